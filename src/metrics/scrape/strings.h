@@ -1,7 +1,5 @@
-// Small string helpers for the scrape and ingest modules. Debian's Abseil
-// is built with its own absl::string_view (ABSL_OPTION_USE_STD_STRING_VIEW
-// is 0), so std::string_view does not convert implicitly; Sv() bridges the
-// two without a copy.
+// Small string helpers for the scrape and ingest modules; Sv() and StdSv()
+// (bridging std:: and absl::string_view) come from base/strings.h.
 //
 // Thread safety: pure functions.
 #ifndef PANTAU_METRICS_SCRAPE_STRINGS_H_
@@ -9,16 +7,12 @@
 
 #include <string_view>
 
-#include "absl/strings/string_view.h"
+#include "base/strings.h"
 
 namespace pantau::metrics::scrape {
 
-inline absl::string_view Sv(std::string_view s) {
-  return absl::string_view(s.data(), s.size());
-}
-inline std::string_view StdSv(absl::string_view s) {
-  return std::string_view(s.data(), s.size());
-}
+using base::StdSv;
+using base::Sv;
 
 inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
