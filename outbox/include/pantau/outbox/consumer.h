@@ -1,0 +1,59 @@
+// The consuming loop: fetches from a Source, hands each message to an
+// inbox (SqliteInbox / PgInbox Process, bound to a handler), then acks.
+//
+// Ack follows the inbox commit, so a crash in between redelivers a message
+// whose effect is already committed; the inbox sees the id again, skips
+// the handler, and the redelivery is acked and counted as a duplicate.
+//
+// Thread safety: PollOnce/Run from one thread; Stop from any.
+#ifndef PANTAU_OUTBOX_CONSUMER_H_
+#define PANTAU_OUTBOX_CONSUMER_H_
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "pantau/outbox/store.h"
+#include "pantau/outbox/transport.h"
+
+namespace pantau::outbox {
+
+struct ConsumerOptions {
+  // Messages fetched per round.
+  int batch_size = 64;
+  // Longest wait for a message in one fetch.
+  absl::Duration fetch_timeout = absl::Seconds(1);
+  // Redelivery delay after the handler failed.
+  absl::Duration retry_delay = absl::Seconds(1);
+};
+
+// Runs the handler and records the id in one transaction; see
+// SqliteInbox::Process and PgInbox::Process.
+using InboxFn = std::function<absl::StatusOr<InboxResult>(const Message&)>;
+
+class Consumer {
+ public:
+  // `source` not owned. `name` is the consumer name in spans and metrics.
+  Consumer(Source* source, std::string name, InboxFn inbox,
+           ConsumerOptions options = {});
+
+  // One fetch. Returns how many messages were handled (processed or
+  // duplicate); a failed handler naks its message and is not counted.
+  absl::StatusOr<int> PollOnce();
+  // Loops PollOnce until Stop(); errors are logged and retried.
+  void Run();
+  void Stop() { stop_ = true; }
+
+ private:
+  Source* source_;
+  std::string name_;
+  InboxFn inbox_;
+  ConsumerOptions options_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace pantau::outbox
+
+#endif  // PANTAU_OUTBOX_CONSUMER_H_

@@ -1,0 +1,101 @@
+// The PostgreSQL store (libpq). Several relays may share one database:
+// claims use FOR UPDATE SKIP LOCKED and a lease, so each message has one
+// owner at a time, and a statement trigger NOTIFYs `pantau_outbox` on
+// insert so idle relays wake without waiting for their poll interval.
+//
+// Link `pantau_outbox_pg`.
+//
+// Thread safety: none of these classes is thread-safe; each uses one
+// connection from one thread at a time. PgStore::Wake is thread-safe.
+#ifndef PANTAU_OUTBOX_PG_STORE_H_
+#define PANTAU_OUTBOX_PG_STORE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "base/time.h"
+#include "pantau/outbox/message.h"
+#include "pantau/outbox/store.h"
+
+typedef struct pg_conn PGconn;
+
+namespace pantau::outbox {
+
+// Creates or upgrades the outbox and inbox tables, the NOTIFY trigger and
+// indexes. Idempotent; concurrent callers serialise on an advisory lock.
+// Precondition: no transaction open on `conn`.
+absl::Status MigratePg(PGconn* conn);
+inline constexpr int kPgSchemaVersion = 1;
+
+class PgStore : public RelayStore {
+ public:
+  // Connects twice to `conninfo` (a libpq connection string or URI): one
+  // connection for work, one that LISTENs. Migrates the schema.
+  static absl::StatusOr<std::unique_ptr<PgStore>> Open(
+      const std::string& conninfo);
+  ~PgStore() override;
+
+  absl::StatusOr<std::vector<Message>> Claim(std::string_view owner, int limit,
+                                             absl::Time now,
+                                             absl::Duration lease) override;
+  absl::Status Complete(std::string_view owner,
+                        const std::vector<Outcome>& outcomes,
+                        absl::Time now) override;
+  absl::StatusOr<OutboxStats> Stats(absl::Time now) override;
+  absl::StatusOr<std::vector<Message>> ListDead(
+      int limit, std::string_view after_id) override;
+  absl::StatusOr<int64_t> Replay(const std::vector<std::string>& ids,
+                                 absl::Time now) override;
+  absl::StatusOr<int64_t> CleanupDelivered(absl::Time before) override;
+  absl::StatusOr<int64_t> CleanupInbox(absl::Time before) override;
+  absl::Status WaitForWork(absl::Duration timeout) override;
+  void Wake() override;
+
+ private:
+  PgStore(std::string conninfo, PGconn* conn, PGconn* listen, int wake_fd);
+  // Re-establishes a dropped connection (e.g. after a server restart).
+  absl::Status EnsureConnected(PGconn* conn, bool listen);
+
+  std::string conninfo_;
+  PGconn* conn_;
+  PGconn* listen_;
+  int wake_fd_;  // eventfd, written by Wake()
+};
+
+// Writes messages on the application's connection inside its open
+// transaction. `conn` is not owned.
+class PgOutbox {
+ public:
+  explicit PgOutbox(PGconn* conn, base::Clock* clock = base::Clock::Real());
+  // Inserts `m` (see PrepareForEnqueue). Fails with FailedPrecondition when
+  // the connection is not inside a transaction block.
+  absl::Status Enqueue(Message& m);
+
+ private:
+  PGconn* conn_;
+  base::Clock* clock_;
+};
+
+class PgInbox {
+ public:
+  // Runs inside the transaction; write through `conn`. Non-OK rolls back.
+  using Handler = std::function<absl::Status(PGconn* conn, const Message& m)>;
+
+  PgInbox(PGconn* conn, std::string consumer,
+          base::Clock* clock = base::Clock::Real());
+  // BEGIN; insert (consumer, id) ON CONFLICT DO NOTHING; handler; COMMIT.
+  // A concurrent duplicate waits for the first to commit, then is skipped.
+  // Precondition: no transaction open on `conn`.
+  absl::StatusOr<InboxResult> Process(const Message& m, const Handler& handler);
+
+ private:
+  PGconn* conn_;
+  std::string consumer_;
+  base::Clock* clock_;
+};
+
+}  // namespace pantau::outbox
+
+#endif  // PANTAU_OUTBOX_PG_STORE_H_

@@ -1,0 +1,124 @@
+// The SQLite store: the embedded default. One database file holds the
+// application's tables and the outbox (and, on the consuming side, the
+// inbox), so a business write and its message commit together.
+//
+// Connections run in WAL mode with synchronous=NORMAL: a commit survives a
+// process crash (kill -9); an OS crash may lose the last commits, both the
+// business change and its message together, never one without the other.
+//
+// Thread safety: none of these classes is thread-safe; each wraps one
+// connection, which must be used by one thread at a time.
+#ifndef PANTAU_OUTBOX_SQLITE_STORE_H_
+#define PANTAU_OUTBOX_SQLITE_STORE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "base/time.h"
+#include "pantau/outbox/message.h"
+#include "pantau/outbox/store.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace pantau::outbox {
+
+// Sets WAL mode, synchronous=NORMAL and a busy timeout on a connection.
+absl::Status ConfigureSqliteConnection(sqlite3* db,
+                                       absl::Duration busy_timeout);
+// Creates or upgrades the outbox and inbox tables. Idempotent; safe to run
+// from several processes at once (it takes the write lock).
+absl::Status MigrateSqlite(sqlite3* db);
+// The schema version MigrateSqlite brings a database to.
+inline constexpr int kSqliteSchemaVersion = 1;
+
+// The relay's side: its own connection to the database file.
+class SqliteStore : public RelayStore {
+ public:
+  // Opens (creating when missing) `path`, configures it and migrates.
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(
+      const std::string& path, absl::Duration busy_timeout = absl::Seconds(10));
+  ~SqliteStore() override;
+
+  absl::StatusOr<std::vector<Message>> Claim(std::string_view owner, int limit,
+                                             absl::Time now,
+                                             absl::Duration lease) override;
+  absl::Status Complete(std::string_view owner,
+                        const std::vector<Outcome>& outcomes,
+                        absl::Time now) override;
+  absl::StatusOr<OutboxStats> Stats(absl::Time now) override;
+  absl::StatusOr<std::vector<Message>> ListDead(
+      int limit, std::string_view after_id) override;
+  absl::StatusOr<int64_t> Replay(const std::vector<std::string>& ids,
+                                 absl::Time now) override;
+  absl::StatusOr<int64_t> CleanupDelivered(absl::Time before) override;
+  absl::StatusOr<int64_t> CleanupInbox(absl::Time before) override;
+  absl::Status WaitForWork(absl::Duration timeout) override;
+  void Wake() override;
+
+  sqlite3* db() { return db_; }
+
+ private:
+  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+  absl::Mutex wake_mu_;
+  bool woken_ ABSL_GUARDED_BY(wake_mu_) = false;
+};
+
+// Writes messages on the application's connection, inside the
+// application's open transaction. Holds prepared statements for `db`
+// (not owned; must outlive this object).
+class SqliteOutbox {
+ public:
+  explicit SqliteOutbox(sqlite3* db, base::Clock* clock = base::Clock::Real());
+  ~SqliteOutbox();
+  SqliteOutbox(const SqliteOutbox&) = delete;
+  SqliteOutbox& operator=(const SqliteOutbox&) = delete;
+
+  // Inserts `m` (filling id, created_at and trace context, see
+  // PrepareForEnqueue). Fails with FailedPrecondition when no transaction
+  // is open on the connection: an outbox write outside the business
+  // transaction would defeat the point.
+  absl::Status Enqueue(Message& m);
+
+ private:
+  sqlite3* db_;
+  base::Clock* clock_;
+  sqlite3_stmt* insert_ = nullptr;
+};
+
+// The consuming side: records (consumer, message id) in the same
+// transaction as the handler's own writes.
+class SqliteInbox {
+ public:
+  // The handler runs inside the transaction and writes through `db`. A
+  // non-OK status rolls everything back (the message will be redelivered).
+  using Handler = std::function<absl::Status(sqlite3* db, const Message& m)>;
+
+  // `db` not owned; `consumer` names this consumer (one inbox table serves
+  // many consumers).
+  SqliteInbox(sqlite3* db, std::string consumer,
+              base::Clock* clock = base::Clock::Real());
+  ~SqliteInbox();
+  SqliteInbox(const SqliteInbox&) = delete;
+  SqliteInbox& operator=(const SqliteInbox&) = delete;
+
+  // BEGIN IMMEDIATE; insert (consumer, id); run the handler; COMMIT. When
+  // the id was already recorded nothing runs and kDuplicate is returned.
+  // Precondition: no transaction open on the connection.
+  absl::StatusOr<InboxResult> Process(const Message& m, const Handler& handler);
+  const std::string& consumer() const { return consumer_; }
+
+ private:
+  sqlite3* db_;
+  std::string consumer_;
+  base::Clock* clock_;
+  sqlite3_stmt* insert_ = nullptr;
+};
+
+}  // namespace pantau::outbox
+
+#endif  // PANTAU_OUTBOX_SQLITE_STORE_H_

@@ -1,0 +1,60 @@
+#include "pantau/outbox/consumer.h"
+
+#include "base/log.h"
+#include "pantau/outbox/instrumentation.h"
+
+namespace pantau::outbox {
+
+Consumer::Consumer(Source* source, std::string name, InboxFn inbox,
+                   ConsumerOptions options)
+    : source_(source),
+      name_(std::move(name)),
+      inbox_(std::move(inbox)),
+      options_(options) {}
+
+absl::StatusOr<int> Consumer::PollOnce() {
+  Instrumentation* inst = GetInstrumentation();
+  absl::StatusOr<std::vector<std::unique_ptr<Delivery>>> batch =
+      source_->Fetch(options_.batch_size, options_.fetch_timeout);
+  if (!batch.ok()) return batch.status();
+  int handled = 0;
+  for (auto& d : *batch) {
+    const Message& m = d->message();
+    std::unique_ptr<SpanScope> span = inst->StartProcess(m, name_);
+    absl::StatusOr<InboxResult> r = inbox_(m);
+    absl::Status ack;
+    if (r.ok()) {
+      ack = d->Ack();
+      ++handled;
+      if (*r == InboxResult::kDuplicate) {
+        inst->OnInboxDuplicate(name_);
+      } else {
+        inst->OnInboxProcessed(name_);
+      }
+    } else {
+      PANTAU_LOG(kWarn, "outbox consumer handler failed",
+                 {{"consumer", name_}, {"id", m.id}, {"error", r.status()}});
+      ack = d->Nak(options_.retry_delay);
+    }
+    if (!ack.ok()) {
+      // The broker redelivers an unacked message; the inbox makes that safe.
+      PANTAU_LOG(kWarn, "outbox consumer ack failed",
+                 {{"consumer", name_}, {"id", m.id}, {"error", ack}});
+    }
+    if (span != nullptr) span->End(r.ok() ? ack : r.status());
+  }
+  return handled;
+}
+
+void Consumer::Run() {
+  while (!stop_.load()) {
+    absl::StatusOr<int> n = PollOnce();
+    if (!n.ok()) {
+      PANTAU_LOG(kWarn, "outbox consumer fetch failed",
+                 {{"consumer", name_}, {"error", n.status()}});
+      absl::SleepFor(options_.retry_delay);
+    }
+  }
+}
+
+}  // namespace pantau::outbox

@@ -1,0 +1,447 @@
+#include "pantau/outbox/pg_store.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "base/status_macros.h"
+#include "pg_util.h"
+
+namespace pantau::outbox {
+namespace {
+
+using internal::PgBytes;
+using internal::PgExec;
+using internal::PgInt4;
+using internal::PgInt8;
+using internal::PgParam;
+using internal::PgResult;
+
+constexpr char kChannel[] = "pantau_outbox";
+// Arbitrary constant naming the migration advisory lock.
+constexpr char kMigrationLock[] = "SELECT pg_advisory_xact_lock(7261636)";
+
+constexpr char kSchemaV1[] = R"sql(
+CREATE TABLE IF NOT EXISTS pantau_outbox (
+  seq BIGSERIAL PRIMARY KEY,
+  id UUID NOT NULL UNIQUE,
+  topic TEXT NOT NULL,
+  key TEXT NOT NULL,
+  type TEXT NOT NULL,
+  payload BYTEA NOT NULL,
+  headers TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  attempts INT NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '',
+  state SMALLINT NOT NULL DEFAULT 0,
+  lease_owner TEXT NOT NULL DEFAULT '',
+  lease_until BIGINT NOT NULL DEFAULT 0,
+  delivered_at BIGINT);
+CREATE INDEX IF NOT EXISTS pantau_outbox_pending
+  ON pantau_outbox(seq) WHERE state = 0;
+CREATE INDEX IF NOT EXISTS pantau_outbox_key
+  ON pantau_outbox(key, seq) WHERE state = 0;
+CREATE INDEX IF NOT EXISTS pantau_outbox_delivered
+  ON pantau_outbox(delivered_at) WHERE state = 1;
+CREATE TABLE IF NOT EXISTS pantau_inbox (
+  consumer TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  processed_at BIGINT NOT NULL,
+  PRIMARY KEY (consumer, message_id));
+CREATE INDEX IF NOT EXISTS pantau_inbox_processed
+  ON pantau_inbox(processed_at);
+CREATE OR REPLACE FUNCTION pantau_outbox_notify() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('pantau_outbox', '');
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER pantau_outbox_notify
+  AFTER INSERT ON pantau_outbox
+  FOR EACH STATEMENT EXECUTE FUNCTION pantau_outbox_notify();
+)sql";
+
+constexpr char kColumns[] =
+    "t.seq, t.id::text, t.topic, t.key, t.type, t.payload, t.headers, "
+    "t.created_at, t.attempts, t.next_attempt_at, t.last_error";
+
+absl::StatusOr<Message> ReadRow(const PGresult* r, int i) {
+  Message m;
+  m.id = PgBytes(r, i, 1);
+  m.topic = PgBytes(r, i, 2);
+  m.key = PgBytes(r, i, 3);
+  m.type = PgBytes(r, i, 4);
+  m.payload = PgBytes(r, i, 5);
+  PANTAU_ASSIGN_OR_RETURN(m.headers, DecodeHeaders(PgBytes(r, i, 6)));
+  m.created_at = absl::FromUnixMillis(PgInt8(r, i, 7));
+  m.attempts = PgInt4(r, i, 8);
+  m.next_attempt_at = absl::FromUnixMillis(PgInt8(r, i, 9));
+  m.last_error = PgBytes(r, i, 10);
+  return m;
+}
+
+// Runs `body` between BEGIN and COMMIT, rolling back on error.
+template <typename F>
+absl::Status InTx(PGconn* conn, F&& body) {
+  PANTAU_RETURN_IF_ERROR(PgExec(conn, "BEGIN").status());
+  absl::Status s = body();
+  if (s.ok()) s = PgExec(conn, "COMMIT").status();
+  if (!s.ok()) PQclear(PQexec(conn, "ROLLBACK"));
+  return s;
+}
+
+absl::StatusOr<PGconn*> Connect(const std::string& conninfo) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string msg = absl::StrCat("postgres: connect: ", PQerrorMessage(conn));
+    PQfinish(conn);
+    return absl::UnavailableError(msg);
+  }
+  return conn;
+}
+
+std::string Ms(absl::Time t) { return absl::StrCat(absl::ToUnixMillis(t)); }
+
+}  // namespace
+
+absl::Status MigratePg(PGconn* conn) {
+  return InTx(conn, [&]() -> absl::Status {
+    PANTAU_RETURN_IF_ERROR(PgExec(conn, kMigrationLock).status());
+    PANTAU_RETURN_IF_ERROR(
+        PgExec(conn,
+               "CREATE TABLE IF NOT EXISTS pantau_outbox_meta ("
+               "name TEXT PRIMARY KEY, value INT NOT NULL)")
+            .status());
+    PANTAU_ASSIGN_OR_RETURN(
+        PgResult r,
+        PgExec(conn,
+               "SELECT value FROM pantau_outbox_meta WHERE name = 'schema'"));
+    int version = PQntuples(r.get()) > 0 ? atoi(PQgetvalue(r.get(), 0, 0)) : 0;
+    if (version > kPgSchemaVersion) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("outbox schema version ", version,
+                       " is newer than this library (", kPgSchemaVersion, ")"));
+    }
+    if (version < 1) PANTAU_RETURN_IF_ERROR(PgExec(conn, kSchemaV1).status());
+    return PgExec(conn,
+                  "INSERT INTO pantau_outbox_meta(name, value) "
+                  "VALUES ('schema', 1) ON CONFLICT (name) DO UPDATE SET "
+                  "value = EXCLUDED.value")
+        .status();
+  });
+}
+
+absl::StatusOr<std::unique_ptr<PgStore>> PgStore::Open(
+    const std::string& conninfo) {
+  PANTAU_ASSIGN_OR_RETURN(PGconn * conn, Connect(conninfo));
+  absl::Status s = MigratePg(conn);
+  if (!s.ok()) {
+    PQfinish(conn);
+    return s;
+  }
+  absl::StatusOr<PGconn*> listen = Connect(conninfo);
+  if (!listen.ok()) {
+    PQfinish(conn);
+    return listen.status();
+  }
+  int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  std::unique_ptr<PgStore> store(new PgStore(conninfo, conn, *listen, fd));
+  PANTAU_RETURN_IF_ERROR(
+      PgExec(*listen, absl::StrCat("LISTEN ", kChannel).c_str()).status());
+  return store;
+}
+
+PgStore::PgStore(std::string conninfo, PGconn* conn, PGconn* listen,
+                 int wake_fd)
+    : conninfo_(std::move(conninfo)),
+      conn_(conn),
+      listen_(listen),
+      wake_fd_(wake_fd) {}
+
+PgStore::~PgStore() {
+  PQfinish(conn_);
+  PQfinish(listen_);
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+absl::Status PgStore::EnsureConnected(PGconn* conn, bool listen) {
+  if (PQstatus(conn) == CONNECTION_OK) return absl::OkStatus();
+  PQreset(conn);
+  if (PQstatus(conn) != CONNECTION_OK) {
+    return absl::UnavailableError(
+        absl::StrCat("postgres: reconnect: ", PQerrorMessage(conn)));
+  }
+  if (listen) {
+    return PgExec(conn, absl::StrCat("LISTEN ", kChannel).c_str()).status();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Message>> PgStore::Claim(std::string_view owner,
+                                                    int limit, absl::Time now,
+                                                    absl::Duration lease) {
+  PANTAU_RETURN_IF_ERROR(EnsureConnected(conn_, false));
+  // Only key heads are eligible; SKIP LOCKED lets concurrent relays pass
+  // over heads another relay is claiming right now, and the lease keeps
+  // them off it afterwards.
+  static const std::string kSql = absl::StrCat(
+      "WITH c AS (SELECT o.seq FROM pantau_outbox o "
+      "WHERE o.state = 0 AND o.next_attempt_at <= $3 AND o.lease_until <= $3 "
+      "AND NOT EXISTS (SELECT 1 FROM pantau_outbox p WHERE p.state = 0 "
+      "AND p.key = o.key AND p.seq < o.seq) "
+      "ORDER BY o.seq LIMIT $4 FOR UPDATE OF o SKIP LOCKED) "
+      "UPDATE pantau_outbox t SET lease_owner = $1, lease_until = $2 "
+      "FROM c WHERE t.seq = c.seq RETURNING ",
+      kColumns);
+  std::string until = Ms(now + lease), at = Ms(now), lim = absl::StrCat(limit);
+  PANTAU_ASSIGN_OR_RETURN(
+      PgResult r, PgExec(conn_, kSql.c_str(), {{owner}, {until}, {at}, {lim}},
+                         /*binary=*/true));
+  int n = PQntuples(r.get());
+  std::vector<std::pair<int64_t, Message>> rows;
+  rows.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    PANTAU_ASSIGN_OR_RETURN(Message m, ReadRow(r.get(), i));
+    rows.emplace_back(PgInt8(r.get(), i, 0), std::move(m));
+  }
+  std::sort(rows.begin(), rows.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Message> out;
+  out.reserve(n);
+  for (auto& [seq, m] : rows) out.push_back(std::move(m));
+  return out;
+}
+
+absl::Status PgStore::Complete(std::string_view owner,
+                               const std::vector<Outcome>& outcomes,
+                               absl::Time now) {
+  PANTAU_RETURN_IF_ERROR(EnsureConnected(conn_, false));
+  std::vector<std::string> delivered;
+  std::vector<const Outcome*> failed;
+  for (const Outcome& o : outcomes) {
+    if (o.delivered) {
+      delivered.push_back(o.id);
+    } else {
+      failed.push_back(&o);
+    }
+  }
+  std::string at = Ms(now);
+  auto mark_delivered = [&]() -> absl::Status {
+    if (delivered.empty()) return absl::OkStatus();
+    std::string ids = absl::StrCat("{", absl::StrJoin(delivered, ","), "}");
+    return PgExec(conn_,
+                  "UPDATE pantau_outbox SET state = 1, delivered_at = $1, "
+                  "attempts = attempts + 1, lease_owner = '', lease_until = 0 "
+                  "WHERE id = ANY($2::uuid[]) AND state = 0 "
+                  "AND lease_owner = $3",
+                  {{at}, {ids}, {owner}})
+        .status();
+  };
+  if (failed.empty()) return mark_delivered();
+  return InTx(conn_, [&]() -> absl::Status {
+    PANTAU_RETURN_IF_ERROR(mark_delivered());
+    for (const Outcome* o : failed) {
+      std::string state = o->dead ? "2" : "0", next = Ms(o->next_attempt_at);
+      PANTAU_RETURN_IF_ERROR(
+          PgExec(
+              conn_,
+              "UPDATE pantau_outbox SET state = $1, attempts = attempts + 1, "
+              "last_error = $2, next_attempt_at = $3, lease_owner = '', "
+              "lease_until = 0 WHERE id = $4::uuid AND state = 0 "
+              "AND lease_owner = $5",
+              {{state}, {o->error}, {next}, {o->id}, {owner}})
+              .status());
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<OutboxStats> PgStore::Stats(absl::Time now) {
+  PANTAU_RETURN_IF_ERROR(EnsureConnected(conn_, false));
+  PANTAU_ASSIGN_OR_RETURN(
+      PgResult r,
+      PgExec(conn_,
+             "SELECT (SELECT count(*) FROM pantau_outbox WHERE state = 0), "
+             "(SELECT min(created_at) FROM pantau_outbox WHERE state = 0), "
+             "(SELECT count(*) FROM pantau_outbox WHERE state = 2)",
+             {}, /*binary=*/true));
+  OutboxStats st;
+  st.pending = PgInt8(r.get(), 0, 0);
+  if (!PQgetisnull(r.get(), 0, 1)) {
+    st.oldest_pending = absl::FromUnixMillis(PgInt8(r.get(), 0, 1));
+    st.oldest_pending_age =
+        std::max(absl::ZeroDuration(), now - st.oldest_pending);
+  }
+  st.dead = PgInt8(r.get(), 0, 2);
+  return st;
+}
+
+absl::StatusOr<std::vector<Message>> PgStore::ListDead(
+    int limit, std::string_view after_id) {
+  PANTAU_RETURN_IF_ERROR(EnsureConnected(conn_, false));
+  static const std::string kSql = absl::StrCat(
+      "SELECT ", kColumns,
+      " FROM pantau_outbox t WHERE t.state = 2 AND t.id > $1::uuid "
+      "ORDER BY t.id LIMIT $2");
+  std::string after = after_id.empty() ? "00000000-0000-0000-0000-000000000000"
+                                       : std::string(after_id);
+  if (!IsValidUuid(after)) {
+    return absl::InvalidArgumentError("dead-letter cursor is not a UUID");
+  }
+  std::string lim = absl::StrCat(limit);
+  PANTAU_ASSIGN_OR_RETURN(PgResult r,
+                          PgExec(conn_, kSql.c_str(), {{after}, {lim}}, true));
+  std::vector<Message> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    PANTAU_ASSIGN_OR_RETURN(Message m, ReadRow(r.get(), i));
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> PgStore::Replay(const std::vector<std::string>& ids,
+                                        absl::Time now) {
+  PANTAU_RETURN_IF_ERROR(EnsureConnected(conn_, false));
+  for (const std::string& id : ids) {
+    if (!IsValidUuid(id)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("not a message id: \"", id.substr(0, 64), "\""));
+    }
+  }
+  std::string at = Ms(now);
+  constexpr char kSet[] =
+      "UPDATE pantau_outbox SET state = 0, attempts = 0, last_error = '', "
+      "next_attempt_at = $1, lease_owner = '', lease_until = 0 "
+      "WHERE state = 2";
+  absl::StatusOr<PgResult> r;
+  if (ids.empty()) {
+    r = PgExec(conn_, kSet, {{at}});
+  } else {
+    std::string arr = absl::StrCat("{", absl::StrJoin(ids, ","), "}");
+    r = PgExec(conn_, absl::StrCat(kSet, " AND id = ANY($2::uuid[])").c_str(),
+               {{at}, {arr}});
+  }
+  if (!r.ok()) return r.status();
+  return static_cast<int64_t>(atoll(PQcmdTuples(r->get())));
+}
+
+absl::StatusOr<int64_t> PgStore::CleanupDelivered(absl::Time before) {
+  PANTAU_RETURN_IF_ERROR(EnsureConnected(conn_, false));
+  std::string at = Ms(before);
+  PANTAU_ASSIGN_OR_RETURN(
+      PgResult r,
+      PgExec(conn_,
+             "DELETE FROM pantau_outbox WHERE state = 1 AND delivered_at < $1",
+             {{at}}));
+  return static_cast<int64_t>(atoll(PQcmdTuples(r.get())));
+}
+
+absl::StatusOr<int64_t> PgStore::CleanupInbox(absl::Time before) {
+  PANTAU_RETURN_IF_ERROR(EnsureConnected(conn_, false));
+  std::string at = Ms(before);
+  PANTAU_ASSIGN_OR_RETURN(
+      PgResult r,
+      PgExec(conn_, "DELETE FROM pantau_inbox WHERE processed_at < $1",
+             {{at}}));
+  return static_cast<int64_t>(atoll(PQcmdTuples(r.get())));
+}
+
+absl::Status PgStore::WaitForWork(absl::Duration timeout) {
+  absl::Status conn = EnsureConnected(listen_, true);
+  if (!conn.ok()) {
+    absl::SleepFor(timeout);
+    return conn;
+  }
+  auto drain = [&]() -> bool {
+    bool any = false;
+    PQconsumeInput(listen_);
+    while (PGnotify* n = PQnotifies(listen_)) {
+      any = true;
+      PQfreemem(n);
+    }
+    return any;
+  };
+  if (drain()) return absl::OkStatus();
+  pollfd fds[2] = {{PQsocket(listen_), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  int ms = static_cast<int>(
+      std::max<int64_t>(0, absl::ToInt64Milliseconds(timeout)));
+  int rc = poll(fds, 2, ms);
+  if (rc > 0 && (fds[1].revents & POLLIN)) {
+    uint64_t v;
+    ssize_t ignored = read(wake_fd_, &v, sizeof(v));
+    (void)ignored;
+  }
+  drain();
+  return absl::OkStatus();
+}
+
+void PgStore::Wake() {
+  uint64_t one = 1;
+  ssize_t ignored = write(wake_fd_, &one, sizeof(one));
+  (void)ignored;
+}
+
+PgOutbox::PgOutbox(PGconn* conn, base::Clock* clock)
+    : conn_(conn), clock_(clock) {}
+
+absl::Status PgOutbox::Enqueue(Message& m) {
+  if (PQtransactionStatus(conn_) != PQTRANS_INTRANS) {
+    return absl::FailedPreconditionError(
+        "outbox Enqueue needs an open transaction on the connection");
+  }
+  PANTAU_RETURN_IF_ERROR(PrepareForEnqueue(m, clock_->Now()));
+  std::string headers = EncodeHeaders(m.headers);
+  std::string created = Ms(m.created_at), next = Ms(m.next_attempt_at);
+  return PgExec(conn_,
+                "INSERT INTO pantau_outbox (id, topic, key, type, payload, "
+                "headers, created_at, next_attempt_at) VALUES ($1, $2, $3, "
+                "$4, $5, $6, $7, $8)",
+                {{m.id},
+                 {m.topic},
+                 {m.key},
+                 {m.type},
+                 {m.payload, true},
+                 {headers},
+                 {created},
+                 {next}})
+      .status();
+}
+
+PgInbox::PgInbox(PGconn* conn, std::string consumer, base::Clock* clock)
+    : conn_(conn), consumer_(std::move(consumer)), clock_(clock) {}
+
+absl::StatusOr<InboxResult> PgInbox::Process(const Message& m,
+                                             const Handler& handler) {
+  if (PQtransactionStatus(conn_) != PQTRANS_IDLE) {
+    if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
+    if (PQtransactionStatus(conn_) != PQTRANS_IDLE) {
+      return absl::FailedPreconditionError(
+          "inbox Process needs an idle connection");
+    }
+  }
+  bool duplicate = false;
+  absl::Status s = InTx(conn_, [&]() -> absl::Status {
+    std::string at = Ms(clock_->Now());
+    PANTAU_ASSIGN_OR_RETURN(
+        PgResult r,
+        PgExec(conn_,
+               "INSERT INTO pantau_inbox (consumer, message_id, processed_at) "
+               "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+               {{consumer_}, {m.id}, {at}}));
+    if (atoi(PQcmdTuples(r.get())) == 0) {
+      duplicate = true;
+      return absl::AlreadyExistsError("duplicate");  // rolls back
+    }
+    return handler(conn_, m);
+  });
+  if (duplicate) return InboxResult::kDuplicate;
+  if (!s.ok()) return s;
+  return InboxResult::kProcessed;
+}
+
+}  // namespace pantau::outbox

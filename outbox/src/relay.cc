@@ -1,0 +1,151 @@
+#include "pantau/outbox/relay.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "base/log.h"
+#include "base/status_macros.h"
+
+namespace pantau::outbox {
+namespace {
+
+std::string DefaultRelayId(uint64_t r) {
+  char host[64] = {0};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  return absl::StrCat(host, "-", getpid(), "-", r % 100000);
+}
+
+}  // namespace
+
+absl::Duration BackoffDelay(const RelayOptions& options, int attempts,
+                            double u) {
+  // Doubling from backoff_initial, computed in floating point so a large
+  // attempt count cannot overflow before the cap applies.
+  double factor = std::pow(2.0, std::max(0, attempts - 1));
+  absl::Duration d = std::min(options.backoff_max,
+                              options.backoff_initial * std::min(factor, 1e9));
+  double jitter = std::clamp(options.jitter, 0.0, 1.0);
+  return d * (1.0 - jitter * std::clamp(u, 0.0, 1.0));
+}
+
+Relay::Relay(RelayStore* store, Transport* transport, RelayOptions options,
+             base::Clock* clock)
+    : store_(store),
+      transport_(transport),
+      options_(std::move(options)),
+      clock_(clock),
+      rng_(options_.seed != 0 ? options_.seed : std::random_device{}()) {
+  if (options_.relay_id.empty()) options_.relay_id = DefaultRelayId(rng_());
+  options_.batch_size = std::max(1, options_.batch_size);
+  options_.max_attempts = std::max(1, options_.max_attempts);
+}
+
+absl::StatusOr<int> Relay::RunOnce() {
+  Instrumentation* inst = GetInstrumentation();
+  absl::Time now = clock_->Now();
+  PANTAU_ASSIGN_OR_RETURN(std::vector<Message> batch,
+                          store_->Claim(options_.relay_id, options_.batch_size,
+                                        now, options_.lease));
+  if (batch.empty()) return 0;
+
+  std::vector<std::unique_ptr<SpanScope>> spans;
+  spans.reserve(batch.size());
+  for (const Message& m : batch) {
+    spans.push_back(inst->StartPublish(m, transport_->system()));
+  }
+  std::vector<absl::Status> results =
+      transport_->Publish(batch, options_.publish_timeout);
+  if (results.size() != batch.size()) {
+    // A transport bug; treat every message as failed rather than guess.
+    results.assign(batch.size(), absl::InternalError(
+                                     "transport returned wrong result count"));
+  }
+  absl::Time done = clock_->Now();
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  std::vector<Outcome> outcomes;
+  outcomes.reserve(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Message& m = batch[i];
+    Outcome o;
+    o.id = m.id;
+    if (results[i].ok()) {
+      o.delivered = true;
+      inst->OnPublished(m, done - m.created_at);
+    } else {
+      int attempts = m.attempts + 1;
+      o.error = std::string(results[i].message()).substr(0, 1000);
+      o.dead = attempts >= options_.max_attempts;
+      o.next_attempt_at =
+          done + BackoffDelay(options_, attempts, uniform(rng_));
+      inst->OnPublishFailed(m, results[i]);
+      if (o.dead) {
+        inst->OnDeadLettered(m);
+        PANTAU_LOG(kWarn, "outbox message dead-lettered",
+                   {{"id", m.id},
+                    {"topic", m.topic},
+                    {"attempts", attempts},
+                    {"error", o.error}});
+      }
+    }
+    if (spans[i] != nullptr) spans[i]->End(results[i]);
+    outcomes.push_back(std::move(o));
+  }
+  PANTAU_RETURN_IF_ERROR(store_->Complete(options_.relay_id, outcomes, done));
+  return static_cast<int>(batch.size());
+}
+
+absl::Status Relay::Maintain() {
+  absl::Time now = clock_->Now();
+  if (now >= next_stats_) {
+    next_stats_ = now + options_.stats_interval;
+    PANTAU_ASSIGN_OR_RETURN(OutboxStats st, store_->Stats(now));
+    GetInstrumentation()->OnStats(st);
+  }
+  if (now >= next_cleanup_) {
+    next_cleanup_ = now + options_.cleanup_interval;
+    PANTAU_ASSIGN_OR_RETURN(int64_t n,
+                            store_->CleanupDelivered(now - options_.retention));
+    if (options_.inbox_window > absl::ZeroDuration()) {
+      PANTAU_ASSIGN_OR_RETURN(
+          int64_t k, store_->CleanupInbox(now - options_.inbox_window));
+      n += k;
+    }
+    if (n > 0) {
+      PANTAU_LOG(kDebug, "outbox cleanup", {{"deleted", n}});
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Relay::Run() {
+  while (!stop_.load()) {
+    absl::StatusOr<int> n = RunOnce();
+    absl::Status m = Maintain();
+    if (!n.ok() || !m.ok()) {
+      PANTAU_LOG(
+          kWarn, "outbox relay round failed",
+          {{"relay", options_.relay_id}, {"error", !n.ok() ? n.status() : m}});
+      store_->WaitForWork(options_.poll_interval).IgnoreError();
+      continue;
+    }
+    // A full batch suggests more is waiting: go again at once.
+    if (*n < options_.batch_size && !stop_.load()) {
+      absl::Status w = store_->WaitForWork(options_.poll_interval);
+      if (!w.ok()) {
+        PANTAU_LOG(kWarn, "outbox relay wait failed", {{"error", w}});
+        absl::SleepFor(options_.poll_interval);
+      }
+    }
+  }
+}
+
+void Relay::Stop() {
+  stop_.store(true);
+  store_->Wake();
+}
+
+}  // namespace pantau::outbox

@@ -1,0 +1,297 @@
+#include "pantau/outbox/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include "gtest/gtest.h"
+#include "test_util.h"
+
+namespace pantau::outbox {
+namespace {
+
+using testing::Exec;
+using testing::OpenAppDb;
+using testing::QueryInt;
+using testing::TempDir;
+
+Message Msg(std::string key, std::string payload = "p") {
+  Message m;
+  m.topic = "orders";
+  m.key = std::move(key);
+  m.type = "order.created";
+  m.payload = std::move(payload);
+  return m;
+}
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = SqliteStore::Open(dir_.File("app.db"));
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    app_ = OpenAppDb(dir_.File("app.db"));
+  }
+  void TearDown() override { sqlite3_close(app_); }
+
+  // Enqueues in its own committed transaction; returns the id.
+  std::string Commit(Message m) {
+    SqliteOutbox out(app_, &clock_);
+    Exec(app_, "BEGIN");
+    EXPECT_TRUE(out.Enqueue(m).ok());
+    Exec(app_, "COMMIT");
+    return m.id;
+  }
+
+  TempDir dir_;
+  base::FakeClock clock_;
+  std::unique_ptr<SqliteStore> store_;
+  sqlite3* app_ = nullptr;
+};
+
+TEST_F(SqliteStoreTest, EnqueueNeedsAnOpenTransaction) {
+  SqliteOutbox out(app_, &clock_);
+  Message m = Msg("k");
+  EXPECT_EQ(out.Enqueue(m).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(QueryInt(app_, "SELECT count(*) FROM pantau_outbox"), 0);
+}
+
+TEST_F(SqliteStoreTest, RolledBackMessageIsNeverClaimed) {
+  SqliteOutbox out(app_, &clock_);
+  Exec(app_, "BEGIN");
+  Exec(app_, "INSERT INTO orders(id) VALUES('o1')");
+  Message m = Msg("k");
+  ASSERT_TRUE(out.Enqueue(m).ok());
+  Exec(app_, "ROLLBACK");
+  std::string committed = Commit(Msg("k2"));
+  auto claimed = store_->Claim("r1", 10, clock_.Now(), absl::Seconds(30));
+  ASSERT_TRUE(claimed.ok());
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].id, committed);
+  EXPECT_EQ(QueryInt(app_, "SELECT count(*) FROM orders"), 0);
+}
+
+TEST_F(SqliteStoreTest, StoredMessageRoundTrips) {
+  Message m = Msg("key-1", std::string("\0bin\xff", 5));
+  m.headers["traceparent"] =
+      "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  std::string id = Commit(m);
+  auto claimed = store_->Claim("r1", 10, clock_.Now(), absl::Seconds(30));
+  ASSERT_TRUE(claimed.ok());
+  ASSERT_EQ(claimed->size(), 1u);
+  const Message& got = (*claimed)[0];
+  EXPECT_EQ(got.id, id);
+  EXPECT_EQ(got.topic, "orders");
+  EXPECT_EQ(got.key, "key-1");
+  EXPECT_EQ(got.type, "order.created");
+  EXPECT_EQ(got.payload, std::string("\0bin\xff", 5));
+  EXPECT_EQ(got.headers, m.headers);
+  EXPECT_EQ(got.created_at, clock_.Now());
+  EXPECT_EQ(got.attempts, 0);
+}
+
+TEST_F(SqliteStoreTest, ClaimsOnlyKeyHeadsInEnqueueOrder) {
+  std::string a1 = Commit(Msg("a"));
+  std::string b1 = Commit(Msg("b"));
+  std::string a2 = Commit(Msg("a"));
+  auto first = store_->Claim("r1", 10, clock_.Now(), absl::Seconds(30));
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_EQ((*first)[0].id, a1);
+  EXPECT_EQ((*first)[1].id, b1);
+  // Leased heads are not claimed again, and a2 waits behind a1.
+  auto second = store_->Claim("r2", 10, clock_.Now(), absl::Seconds(30));
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(second->empty());
+  ASSERT_TRUE(store_
+                  ->Complete("r1",
+                             {{.id = a1, .delivered = true},
+                              {.id = b1, .delivered = true}},
+                             clock_.Now())
+                  .ok());
+  auto third = store_->Claim("r2", 10, clock_.Now(), absl::Seconds(30));
+  ASSERT_TRUE(third.ok());
+  ASSERT_EQ(third->size(), 1u);
+  EXPECT_EQ((*third)[0].id, a2);
+}
+
+TEST_F(SqliteStoreTest, ExpiredLeaseIsClaimedByAnotherRelay) {
+  std::string id = Commit(Msg("a"));
+  ASSERT_EQ(store_->Claim("r1", 10, clock_.Now(), absl::Seconds(30))->size(),
+            1u);
+  clock_.Advance(absl::Seconds(31));
+  auto again = store_->Claim("r2", 10, clock_.Now(), absl::Seconds(30));
+  ASSERT_EQ(again->size(), 1u);
+  // The first relay's late result no longer counts: r2 owns it now.
+  ASSERT_TRUE(
+      store_->Complete("r1", {{.id = id, .delivered = true}}, clock_.Now())
+          .ok());
+  EXPECT_EQ(QueryInt(app_, "SELECT state FROM pantau_outbox"), 0);
+  ASSERT_TRUE(
+      store_->Complete("r2", {{.id = id, .delivered = true}}, clock_.Now())
+          .ok());
+  EXPECT_EQ(QueryInt(app_, "SELECT state FROM pantau_outbox"), 1);
+}
+
+TEST_F(SqliteStoreTest, FailedMessageWaitsForItsNextAttempt) {
+  std::string id = Commit(Msg("a"));
+  ASSERT_EQ(store_->Claim("r1", 10, clock_.Now(), absl::Seconds(30))->size(),
+            1u);
+  Outcome o{.id = id,
+            .error = "broker down",
+            .next_attempt_at = clock_.Now() + absl::Seconds(5)};
+  ASSERT_TRUE(store_->Complete("r1", {o}, clock_.Now()).ok());
+  EXPECT_TRUE(
+      store_->Claim("r1", 10, clock_.Now(), absl::Seconds(30))->empty());
+  clock_.Advance(absl::Seconds(5));
+  auto again = store_->Claim("r1", 10, clock_.Now(), absl::Seconds(30));
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].attempts, 1);
+  EXPECT_EQ((*again)[0].last_error, "broker down");
+}
+
+TEST_F(SqliteStoreTest, DeadLettersListReplayAndReleaseTheirKey) {
+  std::string a1 = Commit(Msg("a"));
+  std::string a2 = Commit(Msg("a"));
+  store_->Claim("r1", 10, clock_.Now(), absl::Seconds(30)).IgnoreError();
+  ASSERT_TRUE(store_
+                  ->Complete("r1",
+                             {{.id = a1,
+                               .error = "rejected",
+                               .next_attempt_at = clock_.Now(),
+                               .dead = true}},
+                             clock_.Now())
+                  .ok());
+  auto dead = store_->ListDead(10, "");
+  ASSERT_TRUE(dead.ok());
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ((*dead)[0].id, a1);
+  EXPECT_EQ((*dead)[0].last_error, "rejected");
+  EXPECT_TRUE(store_->ListDead(10, a1)->empty());
+  auto st = store_->Stats(clock_.Now());
+  EXPECT_EQ(st->dead, 1);
+  EXPECT_EQ(st->pending, 1);
+  // The dead head no longer holds back a2.
+  auto next = store_->Claim("r1", 10, clock_.Now(), absl::Seconds(30));
+  ASSERT_EQ(next->size(), 1u);
+  EXPECT_EQ((*next)[0].id, a2);
+  ASSERT_TRUE(
+      store_->Complete("r1", {{.id = a2, .delivered = true}}, clock_.Now())
+          .ok());
+
+  EXPECT_EQ(
+      *store_->Replay({"00000000-0000-7000-8000-000000000000"}, clock_.Now()),
+      0);
+  EXPECT_EQ(*store_->Replay({a1}, clock_.Now()), 1);
+  auto replayed = store_->Claim("r1", 10, clock_.Now(), absl::Seconds(30));
+  ASSERT_EQ(replayed->size(), 1u);
+  EXPECT_EQ((*replayed)[0].id, a1);
+  EXPECT_EQ((*replayed)[0].attempts, 0);
+}
+
+TEST_F(SqliteStoreTest, StatsReportPendingAndLag) {
+  auto empty = store_->Stats(clock_.Now());
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->pending, 0);
+  EXPECT_EQ(empty->oldest_pending_age, absl::ZeroDuration());
+  Commit(Msg("a"));
+  clock_.Advance(absl::Seconds(3));
+  Commit(Msg("b"));
+  clock_.Advance(absl::Seconds(2));
+  auto st = store_->Stats(clock_.Now());
+  EXPECT_EQ(st->pending, 2);
+  EXPECT_EQ(st->oldest_pending_age, absl::Seconds(5));
+}
+
+TEST_F(SqliteStoreTest, CleanupDeletesOnlyOldDeliveredRows) {
+  std::string a = Commit(Msg("a"));
+  Commit(Msg("b"));
+  store_->Claim("r1", 1, clock_.Now(), absl::Seconds(30)).IgnoreError();
+  ASSERT_TRUE(
+      store_->Complete("r1", {{.id = a, .delivered = true}}, clock_.Now())
+          .ok());
+  EXPECT_EQ(*store_->CleanupDelivered(clock_.Now()), 0);
+  clock_.Advance(absl::Hours(1));
+  EXPECT_EQ(*store_->CleanupDelivered(clock_.Now()), 1);
+  EXPECT_EQ(QueryInt(app_, "SELECT count(*) FROM pantau_outbox"), 1);
+}
+
+TEST_F(SqliteStoreTest, MigrationIsIdempotentAndRefusesNewerSchema) {
+  EXPECT_TRUE(MigrateSqlite(app_).ok());
+  EXPECT_EQ(QueryInt(app_,
+                     "SELECT value FROM pantau_outbox_meta WHERE "
+                     "name='schema'"),
+            kSqliteSchemaVersion);
+  Exec(app_, "UPDATE pantau_outbox_meta SET value = 99");
+  EXPECT_EQ(MigrateSqlite(app_).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(SqliteStore, OpenFailsCleanlyOnABadPath) {
+  auto s = SqliteStore::Open("/nonexistent-dir/x/y.db");
+  EXPECT_FALSE(s.ok());
+}
+
+TEST(SqliteStore, OpenFailsOnAFileThatIsNotADatabase) {
+  TempDir dir;
+  FILE* f = fopen(dir.File("junk.db").c_str(), "w");
+  fputs("this is not an sqlite database, not at all, really no", f);
+  fclose(f);
+  auto s = SqliteStore::Open(dir.File("junk.db"));
+  EXPECT_FALSE(s.ok());
+}
+
+class SqliteInboxTest : public SqliteStoreTest {};
+
+TEST_F(SqliteInboxTest, SecondDeliveryIsSkippedAsDuplicate) {
+  SqliteInbox inbox(app_, "billing", &clock_);
+  Message m = Msg("a");
+  m.id = NewMessageId();
+  int runs = 0;
+  auto handler = [&](sqlite3* db, const Message& msg) -> absl::Status {
+    ++runs;
+    return sqlite3_exec(db, "INSERT INTO orders(id) VALUES('x')", nullptr,
+                        nullptr, nullptr) == SQLITE_OK
+               ? absl::OkStatus()
+               : absl::InternalError("insert");
+  };
+  EXPECT_EQ(*inbox.Process(m, handler), InboxResult::kProcessed);
+  EXPECT_EQ(*inbox.Process(m, handler), InboxResult::kDuplicate);
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(QueryInt(app_, "SELECT count(*) FROM orders"), 1);
+  // Another consumer has its own record of the same id.
+  SqliteInbox other(app_, "shipping", &clock_);
+  EXPECT_EQ(*other.Process(
+                m, [](sqlite3*, const Message&) { return absl::OkStatus(); }),
+            InboxResult::kProcessed);
+}
+
+TEST_F(SqliteInboxTest, FailedHandlerRollsBackItsWritesAndTheRecord) {
+  SqliteInbox inbox(app_, "billing", &clock_);
+  Message m = Msg("a");
+  m.id = NewMessageId();
+  auto failing = [](sqlite3* db, const Message&) -> absl::Status {
+    sqlite3_exec(db, "INSERT INTO orders(id) VALUES('x')", nullptr, nullptr,
+                 nullptr);
+    return absl::UnavailableError("downstream");
+  };
+  EXPECT_EQ(inbox.Process(m, failing).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(QueryInt(app_, "SELECT count(*) FROM orders"), 0);
+  EXPECT_EQ(QueryInt(app_, "SELECT count(*) FROM pantau_inbox"), 0);
+  // The redelivery runs the handler.
+  EXPECT_EQ(*inbox.Process(
+                m, [](sqlite3*, const Message&) { return absl::OkStatus(); }),
+            InboxResult::kProcessed);
+}
+
+TEST_F(SqliteInboxTest, CleanupForgetsIdsOutsideTheWindow) {
+  SqliteInbox inbox(app_, "billing", &clock_);
+  Message m = Msg("a");
+  m.id = NewMessageId();
+  auto ok = [](sqlite3*, const Message&) { return absl::OkStatus(); };
+  ASSERT_TRUE(inbox.Process(m, ok).ok());
+  EXPECT_EQ(*store_->CleanupInbox(clock_.Now() - absl::Minutes(30)), 0);
+  clock_.Advance(absl::Hours(1));
+  EXPECT_EQ(*store_->CleanupInbox(clock_.Now() - absl::Minutes(30)), 1);
+}
+
+}  // namespace
+}  // namespace pantau::outbox
