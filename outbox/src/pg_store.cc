@@ -112,6 +112,9 @@ std::string Ms(absl::Time t) { return absl::StrCat(absl::ToUnixMillis(t)); }
 absl::Status MigratePg(PGconn* conn) {
   return InTx(conn, [&]() -> absl::Status {
     PANTAU_RETURN_IF_ERROR(PgExec(conn, kMigrationLock).status());
+    // IF NOT EXISTS notices are noise on every start.
+    PANTAU_RETURN_IF_ERROR(
+        PgExec(conn, "SET LOCAL client_min_messages = warning").status());
     PANTAU_RETURN_IF_ERROR(
         PgExec(conn,
                "CREATE TABLE IF NOT EXISTS pantau_outbox_meta ("

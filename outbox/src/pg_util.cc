@@ -27,9 +27,12 @@ absl::StatusOr<PgResult> PgExec(PGconn* conn, const char* sql,
       values[i] = text_copies.back().c_str();
     }
   }
-  PgResult r(PQexecParams(conn, sql, static_cast<int>(params.size()), nullptr,
-                          values.data(), lengths.data(), formats.data(),
-                          binary_results ? 1 : 0));
+  // PQexec (simple protocol) allows several statements, as migrations need.
+  PgResult r(params.empty() && !binary_results
+                 ? PQexec(conn, sql)
+                 : PQexecParams(conn, sql, static_cast<int>(params.size()),
+                                nullptr, values.data(), lengths.data(),
+                                formats.data(), binary_results ? 1 : 0));
   ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
   const char* state =

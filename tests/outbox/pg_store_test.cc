@@ -1,0 +1,221 @@
+// The PostgreSQL store against a real throwaway cluster: transactions,
+// per-key order with two relays sharing the work, LISTEN/NOTIFY wake-ups,
+// dead letters and the inbox.
+#include "pantau/outbox/pg_store.h"
+
+#include <libpq-fe.h>
+
+#include <map>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "pantau/outbox/memory_transport.h"
+#include "pantau/outbox/relay.h"
+#include "servers.h"
+
+namespace pantau::outbox {
+namespace {
+
+class PgStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto pg = testing::SharedPostgres();
+    if (!pg.ok()) GTEST_SKIP() << "no PostgreSQL: " << pg.status();
+    auto db = (*pg)->NewDatabase();
+    ASSERT_TRUE(db.ok()) << db.status();
+    conninfo_ = *db;
+    auto store = PgStore::Open(conninfo_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    app_ = PQconnectdb(conninfo_.c_str());
+    ASSERT_EQ(PQstatus(app_), CONNECTION_OK);
+    Exec("CREATE TABLE orders (id TEXT PRIMARY KEY)");
+  }
+  void TearDown() override {
+    if (app_ != nullptr) PQfinish(app_);
+  }
+
+  void Exec(const std::string& sql) {
+    PGresult* r = PQexec(app_, sql.c_str());
+    ASSERT_TRUE(PQresultStatus(r) == PGRES_COMMAND_OK ||
+                PQresultStatus(r) == PGRES_TUPLES_OK)
+        << PQerrorMessage(app_);
+    PQclear(r);
+  }
+  int64_t QueryInt(const std::string& sql) {
+    PGresult* r = PQexec(app_, sql.c_str());
+    int64_t v = PQntuples(r) > 0 ? atoll(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    return v;
+  }
+  std::string Enqueue(const std::string& key, const std::string& payload,
+                      bool commit = true) {
+    PgOutbox out(app_, &clock_);
+    Exec("BEGIN");
+    Exec("INSERT INTO orders VALUES ('" + payload + "')");
+    Message m;
+    m.topic = "orders";
+    m.key = key;
+    m.payload = payload;
+    m.headers[kTraceparentHeader] =
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    EXPECT_TRUE(out.Enqueue(m).ok());
+    Exec(commit ? "COMMIT" : "ROLLBACK");
+    return m.id;
+  }
+
+  std::string conninfo_;
+  base::FakeClock clock_;
+  std::unique_ptr<PgStore> store_;
+  PGconn* app_ = nullptr;
+};
+
+TEST_F(PgStoreTest, EnqueueCommitsWithTheBusinessWriteOnly) {
+  PgOutbox out(app_, &clock_);
+  Message m;
+  m.topic = "orders";
+  EXPECT_EQ(out.Enqueue(m).code(), absl::StatusCode::kFailedPrecondition);
+  Enqueue("k", "rolled-back", /*commit=*/false);
+  std::string id = Enqueue("k", "committed");
+  auto claimed = store_->Claim("r", 10, clock_.Now(), absl::Seconds(30));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].id, id);
+  EXPECT_EQ((*claimed)[0].payload, "committed");
+  EXPECT_EQ((*claimed)[0].headers.at(kTraceparentHeader),
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  EXPECT_EQ((*claimed)[0].created_at, clock_.Now());
+}
+
+TEST_F(PgStoreTest, MigrationIsIdempotent) {
+  EXPECT_TRUE(MigratePg(app_).ok());
+  EXPECT_TRUE(MigratePg(app_).ok());
+  EXPECT_EQ(QueryInt("SELECT value FROM pantau_outbox_meta"), kPgSchemaVersion);
+}
+
+TEST_F(PgStoreTest, TwoRelaysShareWorkAndKeepPerKeyOrder) {
+  constexpr int kKeys = 20, kPerKey = 15;
+  PgOutbox out(app_, &clock_);
+  Exec("BEGIN");
+  for (int i = 0; i < kPerKey; ++i) {
+    for (int k = 0; k < kKeys; ++k) {
+      Message m;
+      m.topic = "orders";
+      m.key = "k" + std::to_string(k);
+      m.payload = std::to_string(i);
+      ASSERT_TRUE(out.Enqueue(m).ok());
+    }
+  }
+  Exec("COMMIT");
+  auto second = PgStore::Open(conninfo_);
+  ASSERT_TRUE(second.ok());
+  MemoryTransport transport;  // shared: records one global publish order
+  RelayOptions o;
+  o.batch_size = 7;
+  o.relay_id = "a";
+  Relay a(store_.get(), &transport, o, base::Clock::Real());
+  o.relay_id = "b";
+  Relay b(second->get(), &transport, o, base::Clock::Real());
+  std::atomic<int> rounds_a{0}, rounds_b{0};
+  auto drive = [&](Relay* r, std::atomic<int>* rounds) {
+    absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (transport.published().size() < kKeys * kPerKey &&
+           absl::Now() < deadline) {
+      auto n = r->RunOnce();
+      ASSERT_TRUE(n.ok()) << n.status();
+      if (*n > 0) ++*rounds;
+    }
+  };
+  std::thread ta(drive, &a, &rounds_a), tb(drive, &b, &rounds_b);
+  ta.join();
+  tb.join();
+  std::vector<Message> published = transport.published();
+  ASSERT_EQ(published.size(), static_cast<size_t>(kKeys * kPerKey));
+  std::map<std::string, int> next;
+  for (const Message& m : published) {
+    EXPECT_EQ(m.payload, std::to_string(next[m.key]++)) << "key " << m.key;
+  }
+  EXPECT_GT(rounds_a.load(), 0);
+  EXPECT_GT(rounds_b.load(), 0);
+  EXPECT_EQ(store_->Stats(absl::Now())->pending, 0);
+}
+
+TEST_F(PgStoreTest, NotifyWakesAnIdleRelay) {
+  // Drain any notification from setup first.
+  ASSERT_TRUE(store_->WaitForWork(absl::Milliseconds(1)).ok());
+  std::thread producer([&] {
+    absl::SleepFor(absl::Milliseconds(100));
+    Enqueue("k", "wake");
+  });
+  absl::Time start = absl::Now();
+  ASSERT_TRUE(store_->WaitForWork(absl::Seconds(20)).ok());
+  producer.join();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10))
+      << "WaitForWork returned on its timeout, not on NOTIFY";
+}
+
+TEST_F(PgStoreTest, FailuresBackOffThenDeadLetterAndReplay) {
+  std::string id = Enqueue("k", "m1");
+  MemoryTransport transport;
+  transport.SetPublishHook(
+      [](const Message&) { return absl::UnavailableError("down"); });
+  RelayOptions o;
+  o.relay_id = "r";
+  o.max_attempts = 2;
+  o.jitter = 0;
+  o.backoff_initial = absl::Seconds(1);
+  Relay relay(store_.get(), &transport, o, &clock_);
+  ASSERT_EQ(*relay.RunOnce(), 1);
+  EXPECT_EQ(*relay.RunOnce(), 0);
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_EQ(*relay.RunOnce(), 1);
+  auto dead = store_->ListDead(10, "");
+  ASSERT_TRUE(dead.ok()) << dead.status();
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ((*dead)[0].id, id);
+  EXPECT_EQ((*dead)[0].attempts, 2);
+  EXPECT_EQ((*dead)[0].last_error, "down");
+  EXPECT_FALSE(store_->ListDead(10, "not-a-uuid").ok());
+  EXPECT_FALSE(store_->Replay({"bad"}, clock_.Now()).ok());
+  EXPECT_EQ(*store_->Replay({}, clock_.Now()), 1);
+  transport.SetPublishHook(nullptr);
+  ASSERT_EQ(*relay.RunOnce(), 1);
+  EXPECT_EQ(transport.published().size(), 1u);
+  clock_.Advance(absl::Hours(25));
+  EXPECT_EQ(*store_->CleanupDelivered(clock_.Now() - absl::Hours(24)), 1);
+}
+
+TEST_F(PgStoreTest, InboxSkipsDuplicatesAndRollsBackFailures) {
+  PgInbox inbox(app_, "billing", &clock_);
+  Message m;
+  m.id = NewMessageId();
+  m.payload = "x1";
+  auto insert = [](PGconn* c, const Message& msg) -> absl::Status {
+    std::string sql = "INSERT INTO orders VALUES ('" + msg.payload + "')";
+    PGresult* r = PQexec(c, sql.c_str());
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok ? absl::OkStatus() : absl::InternalError(PQerrorMessage(c));
+  };
+  auto failing = [&](PGconn* c, const Message& msg) -> absl::Status {
+    insert(c, msg).IgnoreError();
+    return absl::UnavailableError("downstream");
+  };
+  EXPECT_FALSE(inbox.Process(m, failing).ok());
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM orders"), 0);
+  EXPECT_EQ(*inbox.Process(m, insert), InboxResult::kProcessed);
+  EXPECT_EQ(*inbox.Process(m, insert), InboxResult::kDuplicate);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM orders"), 1);
+  clock_.Advance(absl::Hours(1));
+  EXPECT_EQ(*store_->CleanupInbox(clock_.Now() - absl::Minutes(30)), 1);
+}
+
+TEST(PgStore, OpenFailsCleanlyWhenNothingListens) {
+  int port = testing::FreePort();
+  auto s = PgStore::Open("host=127.0.0.1 port=" + std::to_string(port) +
+                         " connect_timeout=2 user=postgres");
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace pantau::outbox

@@ -1,0 +1,72 @@
+// Real servers for the outbox integration tests: a throwaway PostgreSQL
+// cluster and a JetStream-enabled nats-server, each in a temporary
+// directory on a free loopback port, stopped (and deleted) afterwards.
+//
+// Start* return NotFound/FailedPrecondition when the server binary is not
+// installed (or PostgreSQL cannot run as this user); tests turn that into
+// GTEST_SKIP. Nothing here waits without a deadline.
+//
+// Thread safety: none; test-only.
+#ifndef PANTAU_TESTS_OUTBOX_SERVERS_H_
+#define PANTAU_TESTS_OUTBOX_SERVERS_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace pantau::outbox::testing {
+
+// A free TCP port on 127.0.0.1 (bound and released).
+int FreePort();
+// A fresh temporary directory (not removed automatically).
+std::string MakeTempDir(const std::string& prefix);
+// Spawns argv[0] with arguments; stdout/stderr go to `log` when not empty.
+absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv,
+                            const std::string& log = "");
+// Waits for `pid` to exit, at most `timeout`; then SIGKILLs it.
+int WaitOrKill(pid_t pid, absl::Duration timeout);
+// True when something accepts TCP connections on 127.0.0.1:port.
+bool PortOpen(int port);
+
+class NatsServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<NatsServer>> Start();
+  ~NatsServer();
+  std::string url() const;
+  int port() const { return port_; }
+  // SIGKILLs the server (its store stays) / starts it again on the same
+  // port and store.
+  void Kill();
+  absl::Status Restart();
+
+ private:
+  std::string dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+class Postgres {
+ public:
+  static absl::StatusOr<std::unique_ptr<Postgres>> Start();
+  ~Postgres();
+  // A libpq connection string for a new empty database.
+  absl::StatusOr<std::string> NewDatabase();
+  int port() const { return port_; }
+
+ private:
+  std::string dir_;
+  int port_ = 0;
+  int next_db_ = 0;
+};
+
+// One cluster per test binary, started on first use and stopped at exit.
+absl::StatusOr<Postgres*> SharedPostgres();
+
+}  // namespace pantau::outbox::testing
+
+#endif  // PANTAU_TESTS_OUTBOX_SERVERS_H_
