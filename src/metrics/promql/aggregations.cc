@@ -1,0 +1,199 @@
+// Aggregation operators at one step: sum, avg, count, min, max, group,
+// stddev, stdvar, topk, bottomk, count_values, quantile; by/without.
+#include <algorithm>
+#include <cmath>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "metrics/promql/evaluator.h"
+#include "metrics/promql/str_util.h"
+
+namespace pantau::metrics::promql {
+namespace {
+
+struct Group {
+  base::Labels labels;
+  double value = 0;
+  double mean = 0;
+  double count = 0;
+  std::vector<const VectorSample*> heap;  // topk/bottomk
+  std::vector<double> values;             // quantile
+};
+
+bool ValidLabelName(std::string_view s) {
+  if (s.empty()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+          (i > 0 && c >= '0' && c <= '9'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Go's strconv.FormatFloat(v, 'f', -1, 64).
+std::string FormatValue(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  for (int prec = 0; prec < 400; ++prec) {
+    std::string s = absl::StrFormat("%.*f", prec, v);
+    if (std::strtod(s.c_str(), nullptr) == v) return s;
+  }
+  return absl::StrFormat("%f", v);
+}
+
+}  // namespace
+
+double Quantile(double q, std::vector<double>* values) {
+  if (values->empty() || std::isnan(q)) return NAN;
+  if (q < 0) return -INFINITY;
+  if (q > 1) return INFINITY;
+  std::sort(values->begin(), values->end(), [](double a, double b) {
+    if (std::isnan(a)) return !std::isnan(b);
+    return a < b;
+  });
+  double n = static_cast<double>(values->size());
+  double rank = q * (n - 1);
+  double lower = std::max(0.0, std::floor(rank));
+  double upper = std::min(n - 1, lower + 1);
+  double weight = rank - std::floor(rank);
+  return (*values)[static_cast<size_t>(lower)] * (1 - weight) +
+         (*values)[static_cast<size_t>(upper)] * weight;
+}
+
+absl::Status AggregateStep(const AggregateExpr& a, const Vector& in,
+                           double param, std::string_view str_param,
+                           Vector* out) {
+  if (a.op == AggOp::kCountValues && !ValidLabelName(str_param)) {
+    return ExecutionError(Cat("invalid label name \"", str_param, "\""));
+  }
+  int64_t k = 0;
+  if (a.op == AggOp::kTopk || a.op == AggOp::kBottomk) {
+    if (!(param >= 1)) return absl::OkStatus();  // also NaN
+    k = param > 9e18 ? INT64_MAX : static_cast<int64_t>(param);
+  }
+  std::vector<std::string> grouping = a.grouping;
+  if (a.op == AggOp::kCountValues && !a.without) {
+    grouping.emplace_back(str_param);
+  }
+  std::sort(grouping.begin(), grouping.end());
+  absl::flat_hash_map<uint64_t, size_t> index;
+  std::vector<Group> groups;
+  base::LabelsBuilder b;
+  for (const VectorSample& s : in) {
+    base::Labels metric = s.labels;
+    if (a.op == AggOp::kCountValues) {
+      metric = base::LabelsBuilder(s.labels)
+                   .Set(str_param, FormatValue(s.v))
+                   .Build();
+    }
+    uint64_t key =
+        a.without ? metric.HashWithout(grouping) : metric.HashFor(grouping);
+    auto [it, inserted] = index.try_emplace(key, groups.size());
+    if (inserted) {
+      Group g;
+      b.Reset(metric);
+      if (a.without) {
+        for (const auto& l : grouping) b.Del(l);
+        b.Del(base::kMetricName);
+        g.labels = b.Build();
+      } else {
+        b.Keep(grouping);
+        g.labels = b.Build();
+      }
+      g.value = s.v;
+      g.mean = s.v;
+      g.count = 1;
+      if (a.op == AggOp::kStddev || a.op == AggOp::kStdvar) g.value = 0;
+      if (a.op == AggOp::kGroup) g.value = 1;
+      if (a.op == AggOp::kTopk || a.op == AggOp::kBottomk) g.heap.push_back(&s);
+      if (a.op == AggOp::kQuantile) g.values.push_back(s.v);
+      groups.push_back(std::move(g));
+      continue;
+    }
+    Group& g = groups[it->second];
+    switch (a.op) {
+      case AggOp::kSum:
+        g.value += s.v;
+        break;
+      case AggOp::kAvg:
+        g.count++;
+        if (std::isinf(g.mean)) {
+          if (std::isinf(s.v) && (g.mean > 0) == (s.v > 0)) break;
+          if (!std::isinf(s.v) && !std::isnan(s.v)) break;
+        }
+        g.mean += s.v / g.count - g.mean / g.count;
+        break;
+      case AggOp::kGroup:
+        break;
+      case AggOp::kCount:
+      case AggOp::kCountValues:
+        g.count++;
+        break;
+      case AggOp::kMax:
+        if (g.value < s.v || std::isnan(g.value)) g.value = s.v;
+        break;
+      case AggOp::kMin:
+        if (g.value > s.v || std::isnan(g.value)) g.value = s.v;
+        break;
+      case AggOp::kStddev:
+      case AggOp::kStdvar: {
+        g.count++;
+        double delta = s.v - g.mean;
+        g.mean += delta / g.count;
+        g.value += delta * (s.v - g.mean);
+        break;
+      }
+      case AggOp::kTopk:
+      case AggOp::kBottomk:
+        g.heap.push_back(&s);
+        break;
+      case AggOp::kQuantile:
+        g.values.push_back(s.v);
+        break;
+    }
+  }
+  for (Group& g : groups) {
+    double v = g.value;
+    switch (a.op) {
+      case AggOp::kAvg:
+        v = g.mean;
+        break;
+      case AggOp::kCount:
+      case AggOp::kCountValues:
+        v = g.count;
+        break;
+      case AggOp::kStdvar:
+        v = g.value / g.count;
+        break;
+      case AggOp::kStddev:
+        v = std::sqrt(g.value / g.count);
+        break;
+      case AggOp::kQuantile:
+        v = Quantile(param, &g.values);
+        break;
+      case AggOp::kTopk:
+      case AggOp::kBottomk: {
+        // Largest (smallest) first; NaN sorts last either way.
+        bool top = a.op == AggOp::kTopk;
+        auto better = [top](const VectorSample* x, const VectorSample* y) {
+          if (std::isnan(x->v)) return false;
+          if (std::isnan(y->v)) return true;
+          return top ? x->v > y->v : x->v < y->v;
+        };
+        std::stable_sort(g.heap.begin(), g.heap.end(), better);
+        size_t n = std::min<size_t>(g.heap.size(), static_cast<size_t>(k));
+        for (size_t i = 0; i < n; ++i) out->push_back(*g.heap[i]);
+        continue;
+      }
+      default:
+        break;
+    }
+    out->push_back(VectorSample{std::move(g.labels), 0, v});
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace pantau::metrics::promql

@@ -1,0 +1,207 @@
+// Binary operators at one step: arithmetic and comparisons with vector
+// matching (on/ignoring, group_left/group_right, bool) and the set
+// operators and/or/unless.
+#include <cmath>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "metrics/promql/evaluator.h"
+#include "metrics/promql/str_util.h"
+
+namespace pantau::metrics::promql {
+namespace {
+
+// Returns the value and whether a comparison keeps the sample.
+std::pair<double, bool> ElemBinop(Op op, double l, double r) {
+  switch (op) {
+    case Op::kAdd:
+      return {l + r, true};
+    case Op::kSub:
+      return {l - r, true};
+    case Op::kMul:
+      return {l * r, true};
+    case Op::kDiv:
+      return {l / r, true};
+    case Op::kPow:
+      return {std::pow(l, r), true};
+    case Op::kMod:
+      return {std::fmod(l, r), true};
+    case Op::kAtan2:
+      return {std::atan2(l, r), true};
+    case Op::kEql:
+      return {l, l == r};
+    case Op::kNeq:
+      return {l, l != r};
+    case Op::kGtr:
+      return {l, l > r};
+    case Op::kLss:
+      return {l, l < r};
+    case Op::kGte:
+      return {l, l >= r};
+    case Op::kLte:
+      return {l, l <= r};
+    default:
+      return {0, false};
+  }
+}
+
+// atan2 keeps the name, as in Prometheus 2.42.
+bool DropsName(Op op) {
+  return !IsComparison(op) && !IsSetOp(op) && op != Op::kAtan2;
+}
+
+uint64_t Signature(const base::Labels& l, const VectorMatching& vm) {
+  return vm.on ? l.HashFor(vm.labels) : l.HashWithout(vm.labels);
+}
+
+base::Labels ResultMetric(const base::Labels& lhs, const base::Labels& rhs,
+                          Op op, const VectorMatching& vm) {
+  base::LabelsBuilder b(lhs);
+  if (DropsName(op)) b.Del(base::kMetricName);
+  if (vm.card == Cardinality::kOneToOne) {
+    if (vm.on) {
+      b.Keep(vm.labels);
+    } else {
+      for (const auto& l : vm.labels) b.Del(l);
+    }
+  }
+  for (const auto& ln : vm.include) {
+    std::string_view v = rhs.Get(ln);
+    if (!v.empty()) {
+      b.Set(ln, v);
+    } else {
+      b.Del(ln);
+    }
+  }
+  return b.Build();
+}
+
+base::Labels MatchLabels(const base::Labels& l, const VectorMatching& vm) {
+  base::LabelsBuilder b(l);
+  if (vm.on) {
+    b.Keep(vm.labels);
+  } else {
+    b.Del(base::kMetricName);
+    for (const auto& n : vm.labels) b.Del(n);
+  }
+  return b.Build();
+}
+
+void SetOp(const BinaryExpr& be, const Vector& lhs, const Vector& rhs,
+           Vector* out) {
+  const VectorMatching& vm = *be.matching;
+  absl::flat_hash_set<uint64_t> sigs;
+  switch (be.op) {
+    case Op::kAnd:
+      for (const auto& s : rhs) sigs.insert(Signature(s.labels, vm));
+      for (const auto& s : lhs) {
+        if (sigs.contains(Signature(s.labels, vm))) out->push_back(s);
+      }
+      break;
+    case Op::kOr:
+      for (const auto& s : lhs) {
+        sigs.insert(Signature(s.labels, vm));
+        out->push_back(s);
+      }
+      for (const auto& s : rhs) {
+        if (!sigs.contains(Signature(s.labels, vm))) out->push_back(s);
+      }
+      break;
+    case Op::kUnless:
+      for (const auto& s : rhs) sigs.insert(Signature(s.labels, vm));
+      for (const auto& s : lhs) {
+        if (!sigs.contains(Signature(s.labels, vm))) out->push_back(s);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace
+
+double ScalarBinop(Op op, double l, double r) {
+  auto [v, keep] = ElemBinop(op, l, r);
+  if (IsComparison(op)) return keep ? 1 : 0;
+  return v;
+}
+
+absl::Status VectorBinop(const BinaryExpr& be, const Vector& lhs_in,
+                         const Vector& rhs_in, Vector* out) {
+  if (IsSetOp(be.op)) {
+    SetOp(be, lhs_in, rhs_in, out);
+    return absl::OkStatus();
+  }
+  const VectorMatching& vm = *be.matching;
+  const bool swap = vm.card == Cardinality::kOneToMany;
+  const Vector& lhs = swap ? rhs_in : lhs_in;
+  const Vector& rhs = swap ? lhs_in : rhs_in;
+  // The rhs is the "one" side: its signatures must be unique.
+  absl::flat_hash_map<uint64_t, const VectorSample*> right;
+  right.reserve(rhs.size());
+  for (const auto& rs : rhs) {
+    auto [it, inserted] = right.try_emplace(Signature(rs.labels, vm), &rs);
+    if (!inserted) {
+      return ExecutionError(
+          Cat("found duplicate series for the match group ",
+              MatchLabels(rs.labels, vm).ToString(), " on the ",
+              swap ? "left" : "right", " hand-side of the operation: [",
+              rs.labels.ToString(), ", ", it->second->labels.ToString(),
+              "];many-to-many matching not allowed: matching labels must be "
+              "unique on one side"));
+    }
+  }
+  absl::flat_hash_map<uint64_t, absl::flat_hash_set<uint64_t>> matched;
+  for (const auto& ls : lhs) {
+    uint64_t sig = Signature(ls.labels, vm);
+    auto it = right.find(sig);
+    if (it == right.end()) continue;
+    const VectorSample& rs = *it->second;
+    double vl = ls.v, vr = rs.v;
+    if (swap) std::swap(vl, vr);
+    auto [value, keep] = ElemBinop(be.op, vl, vr);
+    if (be.return_bool) {
+      value = keep ? 1 : 0;
+    } else if (!keep) {
+      continue;
+    }
+    base::Labels metric = ResultMetric(ls.labels, rs.labels, be.op, vm);
+    if (be.return_bool) metric = DropMetricName(metric);
+    auto [mit, first] = matched.try_emplace(sig);
+    if (vm.card == Cardinality::kOneToOne) {
+      if (!first) {
+        return ExecutionError(
+            "multiple matches for labels: many-to-one matching must be "
+            "explicit (group_left/group_right)");
+      }
+    } else if (!mit->second.insert(metric.Hash()).second) {
+      return ExecutionError(
+          "multiple matches for labels: grouping labels must ensure unique "
+          "matches");
+    }
+    out->push_back(VectorSample{std::move(metric), ls.t, value});
+  }
+  return absl::OkStatus();
+}
+
+void VectorScalarBinop(const BinaryExpr& be, const Vector& vec, double scalar,
+                       bool scalar_on_left, Vector* out) {
+  for (const auto& s : vec) {
+    double lv = s.v, rv = scalar;
+    if (scalar_on_left) std::swap(lv, rv);
+    auto [value, keep] = ElemBinop(be.op, lv, rv);
+    // A comparison keeps the vector's value even with the scalar on the left.
+    if (IsComparison(be.op) && scalar_on_left) value = rv;
+    if (be.return_bool) {
+      value = keep ? 1 : 0;
+      keep = true;
+    }
+    if (!keep) continue;
+    VectorSample o{s.labels, s.t, value};
+    if (DropsName(be.op) || be.return_bool) o.labels = DropMetricName(o.labels);
+    out->push_back(std::move(o));
+  }
+}
+
+}  // namespace pantau::metrics::promql

@@ -1,0 +1,89 @@
+#include "metrics/promql/engine.h"
+
+#include <atomic>
+
+#include "gtest/gtest.h"
+#include "metrics/promql/testing/memory_queryable.h"
+
+namespace pantau::metrics::promql {
+namespace {
+
+std::unique_ptr<testing::MemoryQueryable> MakeStore(int series, int samples) {
+  auto store = std::make_unique<testing::MemoryQueryable>();
+  for (int s = 0; s < series; ++s) {
+    base::Labels l =
+        base::Labels::Of({{"__name__", "m"}, {"i", std::to_string(s)}});
+    for (int t = 0; t < samples; ++t) store->Add(l, t * 15000, t);
+  }
+  return store;
+}
+
+TEST(Engine, RangeQueryReturnsSortedMatrix) {
+  auto store = MakeStore(3, 100);
+  Engine engine(EngineOptions{});
+  auto r = engine.RangeQuery(*store, "m * 2", 0, 600000, 60000);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const Matrix& m = r->value.matrix();
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[0].labels.Get("i"), "0");
+  EXPECT_EQ(m[0].points.size(), 11u);
+  EXPECT_EQ(m[0].points[2].v, 2 * 8);  // t=120s -> sample 8
+}
+
+TEST(Engine, TooManySamplesIsAnExecutionError) {
+  auto store = MakeStore(10, 1000);
+  EngineOptions o;
+  o.max_samples = 100;
+  Engine engine(o);
+  auto r = engine.InstantQuery(*store, "sum_over_time(m[1h])", 3600000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ErrorType(r.status()), "execution");
+}
+
+TEST(Engine, TooManySeriesIsAnError) {
+  auto store = MakeStore(10, 2);
+  EngineOptions o;
+  o.max_series = 5;
+  Engine engine(o);
+  auto r = engine.InstantQuery(*store, "m", 15000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(ErrorType(r.status()), "execution");
+}
+
+TEST(Engine, CancelledQueryStops) {
+  auto store = MakeStore(50, 200);
+  Engine engine(EngineOptions{});
+  QueryContext ctx;
+  ctx.cancelled = [] { return true; };
+  auto r = engine.RangeQuery(*store, "rate(m[5m])", 0, 3000000, 15000, ctx);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(ErrorType(r.status()), "canceled");
+}
+
+TEST(Engine, TimeoutIsReported) {
+  auto store = MakeStore(50, 200);
+  EngineOptions o;
+  o.timeout = absl::ZeroDuration();
+  Engine engine(o);
+  auto r = engine.RangeQuery(*store, "rate(m[5m])", 0, 3000000, 15000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(ErrorType(r.status()), "timeout");
+}
+
+TEST(Engine, BadQueriesAreBadData) {
+  auto store = MakeStore(1, 2);
+  Engine engine(EngineOptions{});
+  auto r = engine.InstantQuery(*store, "sum(", 0);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(ErrorType(r.status()), "bad_data");
+  r = engine.RangeQuery(*store, "m[5m]", 0, 60000, 15000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(ErrorType(r.status()), "bad_data");
+  r = engine.RangeQuery(*store, "m", 0, 60000, 0);
+  EXPECT_EQ(ErrorType(r.status()), "bad_data");
+  EXPECT_EQ(RangeQueryPoints(0, 60000, 15000), 5);
+}
+
+}  // namespace
+}  // namespace pantau::metrics::promql

@@ -1,0 +1,385 @@
+#include "metrics/promql/evaluator.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "metrics/promql/str_util.h"
+
+namespace pantau::metrics::promql {
+
+absl::Status EvalContext::Charge(int64_t n) {
+  samples += n;
+  if (options->max_samples > 0 && samples > options->max_samples) {
+    return absl::ResourceExhaustedError(
+        "query processing would load too many samples into memory in query "
+        "execution");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EvalContext::Poll() {
+  // The clock and the caller's token are cheap but not free; every 64th
+  // poll is often enough to stop within milliseconds.
+  if ((++polls & 63) != 0) return absl::OkStatus();
+  if (query != nullptr && query->cancelled && query->cancelled()) {
+    return absl::CancelledError("query was canceled");
+  }
+  if (absl::Now() > deadline) {
+    return absl::DeadlineExceededError("query timed out in query execution");
+  }
+  return absl::OkStatus();
+}
+
+int64_t EvalValue::Points() const {
+  int64_t n = static_cast<int64_t>(scalar.size());
+  for (const Series& s : matrix) n += static_cast<int64_t>(s.points.size());
+  return n;
+}
+
+int64_t Evaluator::AtTime(AtKind kind, int64_t ms) const {
+  switch (kind) {
+    case AtKind::kStart:
+      return ctx_->query_start;
+    case AtKind::kEnd:
+      return ctx_->query_end;
+    default:
+      return ms;
+  }
+}
+
+namespace {
+
+const Expr& Unparen(const Expr& e) {
+  const Expr* p = &e;
+  while (p->kind == NodeKind::kParen) {
+    p = static_cast<const ParenExpr*>(p)->expr.get();
+  }
+  return *p;
+}
+
+bool MatrixHasSameLabelset(const Matrix& m) {
+  if (m.size() < 2) return false;
+  absl::flat_hash_map<const base::Labels*, int> dummy;
+  std::vector<const base::Labels*> ls;
+  ls.reserve(m.size());
+  for (const Series& s : m) ls.push_back(&s.labels);
+  std::sort(ls.begin(), ls.end(),
+            [](const base::Labels* a, const base::Labels* b) {
+              return a->data() < b->data();
+            });
+  for (size_t i = 1; i < ls.size(); ++i) {
+    if (*ls[i] == *ls[i - 1]) return true;
+  }
+  return false;
+}
+
+absl::Status SameLabelsetError() {
+  return ExecutionError("vector cannot contain metrics with the same labelset");
+}
+
+}  // namespace
+
+bool ContainsSameLabelset(const Vector& v) {
+  if (v.size() < 2) return false;
+  if (v.size() == 2) return v[0].labels == v[1].labels;
+  std::vector<const std::string*> ls;
+  ls.reserve(v.size());
+  for (const VectorSample& s : v) ls.push_back(&s.labels.data());
+  std::sort(ls.begin(), ls.end(),
+            [](const std::string* a, const std::string* b) { return *a < *b; });
+  for (size_t i = 1; i < ls.size(); ++i) {
+    if (*ls[i] == *ls[i - 1]) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<EvalValue> Evaluator::Eval(const Expr& e) {
+  PANTAU_RETURN_IF_ERROR(ctx_->Poll());
+  const int n = NumSteps();
+  switch (e.kind) {
+    case NodeKind::kNumber: {
+      EvalValue v;
+      v.type = ValueType::kScalar;
+      v.scalar.assign(n, static_cast<const NumberLiteral&>(e).value);
+      return v;
+    }
+    case NodeKind::kString: {
+      EvalValue v;
+      v.type = ValueType::kString;
+      v.str = static_cast<const StringLiteral&>(e).value;
+      return v;
+    }
+    case NodeKind::kParen:
+      return Eval(*static_cast<const ParenExpr&>(e).expr);
+    case NodeKind::kUnary: {
+      PANTAU_ASSIGN_OR_RETURN(EvalValue v,
+                              Eval(*static_cast<const UnaryExpr&>(e).expr));
+      for (double& d : v.scalar) d = -d;
+      for (Series& s : v.matrix) {
+        s.labels = DropMetricName(s.labels);
+        for (Point& p : s.points) p.v = -p.v;
+      }
+      if (MatrixHasSameLabelset(v.matrix)) return SameLabelsetError();
+      return v;
+    }
+    case NodeKind::kVectorSelector:
+      return EvalSelector(static_cast<const VectorSelector&>(e), false);
+    case NodeKind::kMatrixSelector:
+    case NodeKind::kSubquery:
+      return ExecutionError(
+          "range vector cannot be evaluated as an instant value");
+    case NodeKind::kCall:
+      return EvalCall(static_cast<const Call&>(e));
+    case NodeKind::kBinary:
+      return EvalBinary(static_cast<const BinaryExpr&>(e));
+    case NodeKind::kAggregate:
+      return EvalAggregate(static_cast<const AggregateExpr&>(e));
+  }
+  return absl::InternalError("unknown node");
+}
+
+absl::StatusOr<Matrix> Evaluator::LoadSeries(const VectorSelector& vs,
+                                             int64_t mint, int64_t maxt,
+                                             int64_t range_ms,
+                                             std::string_view func) {
+  SelectHints hints;
+  hints.start = mint;
+  hints.end = maxt;
+  hints.step = interval_;
+  hints.range = range_ms;
+  hints.func = std::string(func);
+  if (ctx_->options->max_series > 0) {
+    hints.limit = static_cast<size_t>(ctx_->options->max_series) + 1;
+  }
+  std::unique_ptr<SeriesSet> set =
+      ctx_->querier->Select(true, &hints, vs.matchers);
+  Matrix out;
+  while (set->Next()) {
+    PANTAU_RETURN_IF_ERROR(ctx_->Poll());
+    if (ctx_->options->max_series > 0 &&
+        static_cast<int64_t>(out.size()) >= ctx_->options->max_series) {
+      return absl::ResourceExhaustedError(
+          Cat("query selects more than ", ctx_->options->max_series,
+              " series (limit --query.max-series)"));
+    }
+    const metrics::Series& s = set->At();
+    Series series;
+    series.labels = s.labels();
+    std::unique_ptr<SampleIterator> it = s.Iterator();
+    if (it->Seek(mint)) {
+      do {
+        Sample smp = it->At();
+        if (smp.t > maxt) break;
+        series.points.push_back(Point{smp.t, smp.v});
+      } while (it->Next());
+    }
+    PANTAU_RETURN_IF_ERROR(it->status());
+    PANTAU_RETURN_IF_ERROR(
+        ctx_->Charge(static_cast<int64_t>(series.points.size())));
+    out.push_back(std::move(series));
+  }
+  PANTAU_RETURN_IF_ERROR(set->status());
+  for (std::string& w : set->Warnings()) ctx_->warnings.push_back(std::move(w));
+  return out;
+}
+
+absl::StatusOr<EvalValue> Evaluator::EvalSelector(const VectorSelector& vs,
+                                                  bool want_timestamps) {
+  const bool has_at = vs.at != AtKind::kNone;
+  const int64_t at = AtTime(vs.at, vs.at_ms);
+  const int64_t lookback = ctx_->options->lookback_delta_ms;
+  int64_t first_ref = (has_at ? at : start_) - vs.offset_ms;
+  int64_t last_ref = (has_at ? at : end_) - vs.offset_ms;
+  PANTAU_ASSIGN_OR_RETURN(
+      Matrix loaded, LoadSeries(vs, first_ref - lookback, last_ref, 0, ""));
+  int64_t loaded_points = 0;
+  EvalValue out;
+  out.type = ValueType::kVector;
+  const int n = NumSteps();
+  for (Series& s : loaded) {
+    loaded_points += static_cast<int64_t>(s.points.size());
+    Series res;
+    res.labels = std::move(s.labels);
+    const std::vector<Point>& pts = s.points;
+    size_t j = 0;  // first point after ref
+    for (int i = 0; i < n; ++i) {
+      int64_t ts = start_ + static_cast<int64_t>(i) * interval_;
+      int64_t ref = (has_at ? at : ts) - vs.offset_ms;
+      while (j < pts.size() && pts[j].t <= ref) ++j;
+      if (j == 0) continue;
+      const Point& p = pts[j - 1];
+      if (p.t < ref - lookback || IsStaleNaN(p.v)) continue;
+      res.points.push_back(
+          Point{ts, want_timestamps ? static_cast<double>(p.t) / 1000.0 : p.v});
+    }
+    if (!res.points.empty()) {
+      PANTAU_RETURN_IF_ERROR(
+          ctx_->Charge(static_cast<int64_t>(res.points.size())));
+      out.matrix.push_back(std::move(res));
+    }
+  }
+  ctx_->Release(loaded_points);
+  return out;
+}
+
+absl::StatusOr<RangeInput> Evaluator::EvalRangeInput(const Expr& expr,
+                                                     std::string_view func) {
+  const Expr& e = Unparen(expr);
+  RangeInput in;
+  if (e.kind == NodeKind::kMatrixSelector) {
+    const auto& ms = static_cast<const MatrixSelector&>(e);
+    const VectorSelector& vs = ms.selector();
+    in.range_ms = ms.range_ms;
+    in.offset_ms = vs.offset_ms;
+    in.has_at = vs.at != AtKind::kNone;
+    in.at_ms = AtTime(vs.at, vs.at_ms);
+    in.selector = &vs;
+    int64_t first_ref = (in.has_at ? in.at_ms : start_) - vs.offset_ms;
+    int64_t last_ref = (in.has_at ? in.at_ms : end_) - vs.offset_ms;
+    PANTAU_ASSIGN_OR_RETURN(in.series, LoadSeries(vs, first_ref - ms.range_ms,
+                                                  last_ref, ms.range_ms, func));
+    for (Series& s : in.series) {
+      // Stale markers only end instant lookups; ranges skip them.
+      size_t before = s.points.size();
+      std::erase_if(s.points, [](const Point& p) { return IsStaleNaN(p.v); });
+      ctx_->Release(static_cast<int64_t>(before - s.points.size()));
+    }
+    return in;
+  }
+  if (e.kind != NodeKind::kSubquery) {
+    return ExecutionError("expected a range vector");
+  }
+  const auto& sq = static_cast<const SubqueryExpr&>(e);
+  in.range_ms = sq.range_ms;
+  in.offset_ms = sq.offset_ms;
+  in.has_at = sq.at != AtKind::kNone;
+  in.at_ms = AtTime(sq.at, sq.at_ms);
+  in.from_selector = false;
+  int64_t step =
+      sq.step_ms > 0 ? sq.step_ms : ctx_->options->default_subquery_step_ms;
+  int64_t s = in.has_at ? in.at_ms : start_;
+  int64_t e_end = in.has_at ? in.at_ms : end_;
+  int64_t lo = s - sq.offset_ms - sq.range_ms;
+  int64_t new_start = step * (lo / step);
+  if (new_start < lo) new_start += step;
+  int64_t new_end = e_end - sq.offset_ms;
+  if (new_end < new_start) return in;
+  Evaluator sub(ctx_, new_start, new_end, step);
+  PANTAU_ASSIGN_OR_RETURN(EvalValue v, sub.Eval(*sq.expr));
+  in.series = std::move(v.matrix);
+  return in;
+}
+
+absl::StatusOr<Matrix> Evaluator::EvalRangeAtStart(const Expr& e) {
+  PANTAU_ASSIGN_OR_RETURN(RangeInput in, EvalRangeInput(e, ""));
+  int64_t ref = (in.has_at ? in.at_ms : start_) - in.offset_ms;
+  Matrix out;
+  for (Series& s : in.series) {
+    Series r;
+    r.labels = std::move(s.labels);
+    for (const Point& p : s.points) {
+      if (p.t >= ref - in.range_ms && p.t <= ref) r.points.push_back(p);
+    }
+    if (!r.points.empty()) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+absl::StatusOr<EvalValue> Evaluator::RangeEval(
+    std::span<const EvalValue* const> args, const StepFn& step_fn) {
+  const int n = NumSteps();
+  std::vector<Vector> vecs(args.size());
+  std::vector<std::vector<size_t>> cursors(args.size());
+  for (size_t a = 0; a < args.size(); ++a) {
+    if (args[a]->type == ValueType::kVector) {
+      cursors[a].assign(args[a]->matrix.size(), 0);
+    }
+  }
+  EvalValue out;
+  out.type = ValueType::kVector;
+  absl::flat_hash_map<base::Labels, size_t> index;
+  Vector result;
+  for (int i = 0; i < n; ++i) {
+    PANTAU_RETURN_IF_ERROR(ctx_->Poll());
+    int64_t ts = start_ + static_cast<int64_t>(i) * interval_;
+    for (size_t a = 0; a < args.size(); ++a) {
+      vecs[a].clear();
+      if (args[a]->type != ValueType::kVector) continue;
+      const Matrix& m = args[a]->matrix;
+      for (size_t k = 0; k < m.size(); ++k) {
+        size_t& c = cursors[a][k];
+        const auto& pts = m[k].points;
+        while (c < pts.size() && pts[c].t < ts) ++c;
+        if (c < pts.size() && pts[c].t == ts) {
+          vecs[a].push_back(VectorSample{m[k].labels, ts, pts[c].v});
+        }
+      }
+    }
+    result.clear();
+    PANTAU_RETURN_IF_ERROR(step_fn(i, ts, vecs, &result));
+    if (ContainsSameLabelset(result)) return SameLabelsetError();
+    PANTAU_RETURN_IF_ERROR(ctx_->Charge(static_cast<int64_t>(result.size())));
+    for (VectorSample& s : result) {
+      auto [it, inserted] = index.try_emplace(s.labels, out.matrix.size());
+      if (inserted) {
+        out.matrix.push_back(Series{std::move(s.labels), {}});
+      }
+      out.matrix[it->second].points.push_back(Point{ts, s.v});
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<EvalValue> Evaluator::EvalBinary(const BinaryExpr& b) {
+  PANTAU_ASSIGN_OR_RETURN(EvalValue lhs, Eval(*b.lhs));
+  PANTAU_ASSIGN_OR_RETURN(EvalValue rhs, Eval(*b.rhs));
+  if (lhs.type == ValueType::kScalar && rhs.type == ValueType::kScalar) {
+    EvalValue out;
+    out.type = ValueType::kScalar;
+    out.scalar.resize(lhs.scalar.size());
+    for (size_t i = 0; i < lhs.scalar.size(); ++i) {
+      out.scalar[i] = ScalarBinop(b.op, lhs.scalar[i], rhs.scalar[i]);
+    }
+    return out;
+  }
+  const EvalValue* args[2] = {&lhs, &rhs};
+  absl::StatusOr<EvalValue> out;
+  if (lhs.type == ValueType::kVector && rhs.type == ValueType::kVector) {
+    out = RangeEval(args,
+                    [&](int, int64_t, std::span<const Vector> v, Vector* o) {
+                      return VectorBinop(b, v[0], v[1], o);
+                    });
+  } else {
+    bool scalar_left = lhs.type == ValueType::kScalar;
+    const EvalValue& sc = scalar_left ? lhs : rhs;
+    out = RangeEval(args,
+                    [&](int i, int64_t, std::span<const Vector> v, Vector* o) {
+                      VectorScalarBinop(b, scalar_left ? v[1] : v[0],
+                                        sc.scalar[i], scalar_left, o);
+                      return absl::OkStatus();
+                    });
+  }
+  ctx_->Release(lhs.Points() + rhs.Points());
+  return out;
+}
+
+absl::StatusOr<EvalValue> Evaluator::EvalAggregate(const AggregateExpr& a) {
+  EvalValue param;
+  if (a.param) {
+    PANTAU_ASSIGN_OR_RETURN(param, Eval(*a.param));
+  }
+  PANTAU_ASSIGN_OR_RETURN(EvalValue in, Eval(*a.expr));
+  const EvalValue* args[1] = {&in};
+  auto out = RangeEval(
+      args, [&](int i, int64_t, std::span<const Vector> v, Vector* o) {
+        double p = param.type == ValueType::kScalar ? param.scalar[i] : 0;
+        return AggregateStep(a, v[0], p, param.str, o);
+      });
+  ctx_->Release(in.Points());
+  return out;
+}
+
+}  // namespace pantau::metrics::promql

@@ -1,0 +1,134 @@
+// The evaluator behind Engine: walks the AST over the steps of a query,
+// Prometheus-style. Every vector-valued node evaluates to a Matrix whose
+// series hold one point per step where they have a value; selectors load
+// their series once for the whole range and are read step by step.
+//
+// Internal to the promql module. Thread safety: one query, one thread.
+#ifndef PANTAU_METRICS_PROMQL_EVALUATOR_H_
+#define PANTAU_METRICS_PROMQL_EVALUATOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "metrics/promql/ast.h"
+#include "metrics/promql/engine.h"
+#include "metrics/promql/functions.h"
+#include "metrics/promql/value.h"
+#include "metrics/storage/storage.h"
+
+namespace pantau::metrics::promql {
+
+// State shared by a query and its subqueries.
+struct EvalContext {
+  Querier* querier = nullptr;
+  const EngineOptions* options = nullptr;
+  const QueryContext* query = nullptr;
+  absl::Time deadline;
+  int64_t query_start = 0;  // for @ start() / end()
+  int64_t query_end = 0;
+  int64_t samples = 0;  // currently held
+  uint32_t polls = 0;
+  std::vector<std::string> warnings;
+
+  // Charges n samples; fails past max_samples.
+  absl::Status Charge(int64_t n);
+  void Release(int64_t n) { samples -= n; }
+  // Deadline and cancellation, checked every call (cheap).
+  absl::Status Poll();
+};
+
+// The value of a node over all steps.
+struct EvalValue {
+  ValueType type = ValueType::kNone;
+  Matrix matrix;               // kVector (and kMatrix at the top level)
+  std::vector<double> scalar;  // kScalar: one value per step
+  std::string str;             // kString
+  int64_t Points() const;
+};
+
+// A range argument (matrix selector or subquery) ready for windowing.
+struct RangeInput {
+  Matrix series;  // points sorted by time, stale markers removed
+  int64_t range_ms = 0;
+  int64_t offset_ms = 0;
+  bool has_at = false;
+  int64_t at_ms = 0;
+  bool from_selector = true;
+  const VectorSelector* selector = nullptr;  // for absent_over_time labels
+};
+
+class Evaluator {
+ public:
+  Evaluator(EvalContext* ctx, int64_t start, int64_t end, int64_t interval)
+      : ctx_(ctx), start_(start), end_(end), interval_(interval) {}
+
+  absl::StatusOr<EvalValue> Eval(const Expr& e);
+  // A range-typed expression's raw windows at the (single) step, for
+  // instant queries that return a matrix.
+  absl::StatusOr<Matrix> EvalRangeAtStart(const Expr& e);
+
+  int64_t start() const { return start_; }
+  int64_t end() const { return end_; }
+  int64_t interval() const { return interval_; }
+  int NumSteps() const {
+    return static_cast<int>((end_ - start_) / interval_) + 1;
+  }
+  EvalContext* ctx() { return ctx_; }
+
+  // Calls `step` for each step with the arguments' values at that step and
+  // gathers its output vectors into a matrix. Vector arguments are read
+  // from `args` (scalars from `scalars`).
+  using StepFn = std::function<absl::Status(
+      int step, int64_t ts, std::span<const Vector> vecs, Vector* out)>;
+  absl::StatusOr<EvalValue> RangeEval(std::span<const EvalValue* const> args,
+                                      const StepFn& step);
+
+ private:
+  absl::StatusOr<EvalValue> EvalSelector(const VectorSelector& vs,
+                                         bool want_timestamps);
+  absl::StatusOr<Matrix> LoadSeries(const VectorSelector& vs, int64_t mint,
+                                    int64_t maxt, int64_t range_ms,
+                                    std::string_view func);
+  absl::StatusOr<RangeInput> EvalRangeInput(const Expr& e,
+                                            std::string_view func);
+  absl::StatusOr<EvalValue> EvalCall(const Call& c);
+  absl::StatusOr<EvalValue> EvalRangeCall(const Call& c, int range_arg);
+  absl::StatusOr<EvalValue> EvalBinary(const BinaryExpr& b);
+  absl::StatusOr<EvalValue> EvalAggregate(const AggregateExpr& a);
+  int64_t AtTime(AtKind kind, int64_t ms) const;
+
+  EvalContext* ctx_;
+  int64_t start_, end_, interval_;
+};
+
+// Per-step kernels (binary_ops.cc, aggregations.cc).
+absl::Status VectorBinop(const BinaryExpr& b, const Vector& lhs,
+                         const Vector& rhs, Vector* out);
+void VectorScalarBinop(const BinaryExpr& b, const Vector& vec, double scalar,
+                       bool scalar_on_left, Vector* out);
+double ScalarBinop(Op op, double lhs, double rhs);
+absl::Status AggregateStep(const AggregateExpr& a, const Vector& in,
+                           double param, std::string_view str_param,
+                           Vector* out);
+bool ContainsSameLabelset(const Vector& v);
+// Prometheus's quantile over values (sorted in place).
+double Quantile(double q, std::vector<double>* values);
+// Neumaier-compensated summation step.
+inline void KahanAdd(double inc, double* sum, double* c) {
+  double t = *sum + inc;
+  if ((*sum >= 0 ? *sum : -*sum) >= (inc >= 0 ? inc : -inc)) {
+    *c += (*sum - t) + inc;
+  } else {
+    *c += (inc - t) + *sum;
+  }
+  *sum = t;
+}
+
+}  // namespace pantau::metrics::promql
+
+#endif  // PANTAU_METRICS_PROMQL_EVALUATOR_H_

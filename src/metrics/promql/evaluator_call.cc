@@ -1,0 +1,205 @@
+// Function calls: range-vector functions are evaluated series by series over
+// sliding windows of preloaded samples; the rest step by step.
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "metrics/promql/evaluator.h"
+
+namespace pantau::metrics::promql {
+namespace {
+
+const Expr& Unparen(const Expr& e) {
+  const Expr* p = &e;
+  while (p->kind == NodeKind::kParen) {
+    p = static_cast<const ParenExpr*>(p)->expr.get();
+  }
+  return *p;
+}
+
+// Labels absent()/absent_over_time() give their output: the equality
+// matchers of the selector, except __name__ and names matched twice.
+base::Labels AbsentLabels(const VectorSelector* vs) {
+  if (vs == nullptr) return {};
+  base::LabelsBuilder b;
+  std::vector<std::string> seen;
+  for (const Matcher& m : vs->matchers) {
+    if (m.name() == base::kMetricName) continue;
+    bool dup = std::find(seen.begin(), seen.end(), m.name()) != seen.end();
+    if (m.type() == MatchType::kEqual && !dup) {
+      b.Set(m.name(), m.value());
+    } else {
+      b.Del(m.name());
+    }
+    seen.push_back(m.name());
+  }
+  return b.Build();
+}
+
+}  // namespace
+
+absl::StatusOr<EvalValue> Evaluator::EvalCall(const Call& c) {
+  const FunctionDef& f = *c.func;
+  for (size_t i = 0; i < c.args.size(); ++i) {
+    if (c.args[i]->type() == ValueType::kMatrix) {
+      return EvalRangeCall(c, static_cast<int>(i));
+    }
+  }
+  if (f.name == "timestamp" &&
+      Unparen(*c.args[0]).kind == NodeKind::kVectorSelector) {
+    // The sample's own timestamp, which step-aligned points no longer carry.
+    PANTAU_ASSIGN_OR_RETURN(
+        EvalValue v,
+        EvalSelector(static_cast<const VectorSelector&>(Unparen(*c.args[0])),
+                     true));
+    for (Series& s : v.matrix) s.labels = DropMetricName(s.labels);
+    return v;
+  }
+  std::vector<EvalValue> vals(c.args.size());
+  std::vector<const EvalValue*> ptrs;
+  for (size_t i = 0; i < c.args.size(); ++i) {
+    PANTAU_ASSIGN_OR_RETURN(vals[i], Eval(*c.args[i]));
+    ptrs.push_back(&vals[i]);
+  }
+  std::vector<ArgValue> args(c.args.size());
+  if (f.name == "absent") {
+    const Expr& a = Unparen(*c.args[0]);
+    base::Labels labels =
+        AbsentLabels(a.kind == NodeKind::kVectorSelector
+                         ? static_cast<const VectorSelector*>(&a)
+                         : nullptr);
+    return RangeEval(
+        ptrs, [&](int, int64_t ts, std::span<const Vector> v, Vector* o) {
+          if (v[0].empty()) o->push_back(VectorSample{labels, ts, 1});
+          return absl::OkStatus();
+        });
+  }
+  absl::StatusOr<EvalValue> out = RangeEval(
+      ptrs, [&](int i, int64_t ts, std::span<const Vector> v, Vector* o) {
+        for (size_t k = 0; k < args.size(); ++k) {
+          args[k].type = vals[k].type;
+          switch (vals[k].type) {
+            case ValueType::kScalar:
+              args[k].scalar = vals[k].scalar[i];
+              break;
+            case ValueType::kString:
+              args[k].str = vals[k].str;
+              break;
+            case ValueType::kVector:
+              args[k].vector = &v[k];
+              break;
+            default:
+              break;
+          }
+        }
+        CallContext cc;
+        cc.ts = ts;
+        cc.call = &c;
+        cc.args = args;
+        return f.vector_fn(cc, o);
+      });
+  for (const EvalValue& v : vals) ctx_->Release(v.Points());
+  if (!out.ok() || f.return_type != ValueType::kScalar) return out;
+  // Scalar-returning functions yield one unlabeled sample per step.
+  EvalValue s;
+  s.type = ValueType::kScalar;
+  s.scalar.assign(NumSteps(), NAN);
+  for (const Series& series : out->matrix) {
+    for (const Point& p : series.points) {
+      s.scalar[(p.t - start_) / interval_] = p.v;
+    }
+  }
+  ctx_->Release(out->Points());
+  return s;
+}
+
+absl::StatusOr<EvalValue> Evaluator::EvalRangeCall(const Call& c,
+                                                   int range_arg) {
+  const FunctionDef& f = *c.func;
+  std::vector<EvalValue> scalars;
+  for (size_t i = 0; i < c.args.size(); ++i) {
+    if (static_cast<int>(i) == range_arg) continue;
+    PANTAU_ASSIGN_OR_RETURN(EvalValue v, Eval(*c.args[i]));
+    scalars.push_back(std::move(v));
+  }
+  PANTAU_ASSIGN_OR_RETURN(RangeInput in,
+                          EvalRangeInput(*c.args[range_arg], f.name));
+  const int n = NumSteps();
+  EvalValue out;
+  out.type = ValueType::kVector;
+  int64_t in_points = 0;
+  for (const Series& s : in.series) in_points += s.points.size();
+
+  if (f.name == "absent_over_time") {
+    base::Labels labels = AbsentLabels(in.selector);
+    std::vector<size_t> lo(in.series.size(), 0), hi(in.series.size(), 0);
+    Series res{labels, {}};
+    for (int i = 0; i < n; ++i) {
+      int64_t ts = start_ + static_cast<int64_t>(i) * interval_;
+      int64_t ref = (in.has_at ? in.at_ms : ts) - in.offset_ms;
+      bool any = false;
+      for (size_t k = 0; k < in.series.size(); ++k) {
+        const auto& pts = in.series[k].points;
+        while (lo[k] < pts.size() && pts[lo[k]].t < ref - in.range_ms) ++lo[k];
+        hi[k] = std::max(hi[k], lo[k]);
+        while (hi[k] < pts.size() && pts[hi[k]].t <= ref) ++hi[k];
+        any |= hi[k] > lo[k];
+      }
+      if (!any) res.points.push_back(Point{ts, 1});
+    }
+    ctx_->Release(in_points);
+    if (!res.points.empty()) out.matrix.push_back(std::move(res));
+    return out;
+  }
+
+  RangeWindow w;
+  w.from_selector = in.from_selector;
+  for (Series& s : in.series) {
+    PANTAU_RETURN_IF_ERROR(ctx_->Poll());
+    Series res;
+    res.labels = f.keeps_metric_name ? s.labels : DropMetricName(s.labels);
+    const std::vector<Point>& pts = s.points;
+    size_t lo = 0, hi = 0;
+    for (int i = 0; i < n; ++i) {
+      int64_t ts = start_ + static_cast<int64_t>(i) * interval_;
+      int64_t ref = (in.has_at ? in.at_ms : ts) - in.offset_ms;
+      while (lo < pts.size() && pts[lo].t < ref - in.range_ms) ++lo;
+      hi = std::max(hi, lo);
+      while (hi < pts.size() && pts[hi].t <= ref) ++hi;
+      if (hi == lo) continue;
+      w.points = std::span<const Point>(pts.data() + lo, hi - lo);
+      w.start = ref - in.range_ms;
+      w.end = ref;
+      w.ts = ts;
+      for (size_t k = 0; k < scalars.size() && k < 2; ++k) {
+        w.params[k] = scalars[k].scalar[i];
+      }
+      double v = 0;
+      bool has = false;
+      PANTAU_RETURN_IF_ERROR(f.range_fn(w, &v, &has));
+      if (has) res.points.push_back(Point{ts, v});
+    }
+    if (!res.points.empty()) {
+      PANTAU_RETURN_IF_ERROR(
+          ctx_->Charge(static_cast<int64_t>(res.points.size())));
+      out.matrix.push_back(std::move(res));
+    }
+  }
+  ctx_->Release(in_points);
+  // Dropping the metric name can make two series one.
+  if (!f.keeps_metric_name && out.matrix.size() > 1) {
+    std::vector<const std::string*> ls;
+    for (const Series& s : out.matrix) ls.push_back(&s.labels.data());
+    std::sort(ls.begin(), ls.end(), [](auto* a, auto* b) { return *a < *b; });
+    for (size_t i = 1; i < ls.size(); ++i) {
+      if (*ls[i] == *ls[i - 1]) {
+        return ExecutionError(
+            "vector cannot contain metrics with the same labelset");
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace pantau::metrics::promql

@@ -1,0 +1,88 @@
+// The PromQL function table. Each family lives in its own file
+// (functions_*.cc) and adds itself through one Register* function; the
+// table is built once, from functions.cc.
+//
+// Thread safety: the table is immutable once built; lookups are safe from
+// any thread.
+#ifndef PANTAU_METRICS_PROMQL_FUNCTIONS_H_
+#define PANTAU_METRICS_PROMQL_FUNCTIONS_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "metrics/promql/ast.h"
+#include "metrics/promql/value.h"
+
+namespace pantau::metrics::promql {
+
+// One series' samples inside a range function's window at one step.
+struct RangeWindow {
+  std::span<const Point> points;
+  int64_t start = 0;  // window bounds in ms; `end` is the evaluation time
+  int64_t end = 0;    // after offset/@
+  double params[2] = {0, 0};  // the function's scalar arguments, in order
+  int64_t ts = 0;             // the step's evaluation time
+  bool from_selector = true;  // a matrix selector rather than a subquery
+};
+// Sets *has when the series yields a value at this step; an error ends the
+// query (e.g. holt_winters' factors out of range).
+using RangeFunc = absl::Status (*)(const RangeWindow& w, double* out,
+                                   bool* has);
+
+// One argument of an instant-style call at one step.
+struct ArgValue {
+  ValueType type = ValueType::kNone;
+  const Vector* vector = nullptr;
+  double scalar = 0;
+  std::string_view str;
+};
+
+struct CallContext {
+  int64_t ts = 0;  // evaluation time of this step, ms
+  const Call* call = nullptr;
+  std::span<const ArgValue> args;
+};
+// Appends the step's output to *out. Errors end the query.
+using VectorFunc = absl::Status (*)(const CallContext& ctx, Vector* out);
+
+struct FunctionDef {
+  std::string name;
+  std::vector<ValueType> arg_types;
+  // 0: exactly arg_types; n > 0: the last n may be omitted; -1: the last
+  // type repeats any number of times (label_join).
+  int variadic = 0;
+  ValueType return_type = ValueType::kVector;
+  VectorFunc vector_fn = nullptr;  // instant-style
+  RangeFunc range_fn = nullptr;    // per series over a range argument
+  bool keeps_metric_name = false;  // e.g. last_over_time
+};
+
+// nullptr when there is no such function.
+const FunctionDef* FindFunction(std::string_view name);
+
+// Registration hooks, one per family file.
+using FunctionTable = std::vector<FunctionDef>;
+void RegisterRateFunctions(FunctionTable* t);
+void RegisterOverTimeFunctions(FunctionTable* t);
+void RegisterMathFunctions(FunctionTable* t);
+void RegisterLabelFunctions(FunctionTable* t);
+void RegisterTimeFunctions(FunctionTable* t);
+void RegisterHistogramFunctions(FunctionTable* t);
+void RegisterMiscFunctions(FunctionTable* t);
+
+// A failure while evaluating (not parsing) a query: Prometheus's
+// errorType "execution" rather than "bad_data".
+inline absl::Status ExecutionError(std::string_view msg) {
+  return absl::UnknownError(absl::string_view(msg.data(), msg.size()));
+}
+
+// Shared helpers for function families.
+base::Labels DropMetricName(const base::Labels& l);
+
+}  // namespace pantau::metrics::promql
+
+#endif  // PANTAU_METRICS_PROMQL_FUNCTIONS_H_

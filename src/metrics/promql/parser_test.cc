@@ -1,0 +1,88 @@
+#include "metrics/promql/parser.h"
+
+#include "gtest/gtest.h"
+#include "metrics/promql/engine.h"
+
+namespace pantau::metrics::promql {
+namespace {
+
+std::string ErrorOf(std::string_view q) {
+  auto e = ParseExpr(q);
+  if (e.ok()) return "";
+  EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument);
+  return std::string(e.status().message());
+}
+
+TEST(Parser, SyntaxErrorsGivePosition) {
+  EXPECT_EQ(ErrorOf("sum(rate(x[5m])"),
+            "1:16: parse error: unclosed left parenthesis");
+  EXPECT_EQ(ErrorOf("foo{a=\"b\" c=\"d\"}"),
+            "1:11: parse error: unexpected identifier \"c\" in label "
+            "matching, expected \",\" or \"}\"");
+  EXPECT_EQ(ErrorOf("1 +"), "1:4: parse error: unexpected end of input");
+  EXPECT_EQ(ErrorOf("foo\n  + )"),
+            "2:5: parse error: unexpected right parenthesis ')'");
+  EXPECT_EQ(ErrorOf("x[5x]"),
+            "1:3: parse error: bad number or duration syntax: \"5x\"");
+}
+
+TEST(Parser, TypeErrors) {
+  EXPECT_EQ(ErrorOf("rate(x)"),
+            "1:6: parse error: expected type range vector in call to "
+            "function \"rate\", got instant vector");
+  EXPECT_EQ(ErrorOf("sum(x[5m])"),
+            "1:5: parse error: expected type instant vector in aggregation "
+            "expression, got range vector");
+  EXPECT_EQ(ErrorOf("1 > 2"),
+            "1:3: parse error: comparisons between scalars must use BOOL "
+            "modifier");
+  EXPECT_EQ(ErrorOf("1 and x"),
+            "1:3: parse error: set operator \"and\" not allowed in binary "
+            "scalar expression");
+  EXPECT_EQ(ErrorOf("{a=~\".*\"}"),
+            "1:1: parse error: vector selector must contain at least one "
+            "non-empty matcher");
+  EXPECT_EQ(ErrorOf("nosuchfn(x)"),
+            "1:1: parse error: unknown function with name \"nosuchfn\"");
+  EXPECT_EQ(ErrorOf("x offset 1m offset 2m"),
+            "1:13: parse error: offset may not be set multiple times");
+}
+
+TEST(Parser, PathologicalRegexIsAnErrorNotACrash) {
+  EXPECT_NE(ErrorOf("x{a=~\"(\"}"), "");
+  EXPECT_NE(ErrorOf("x{a=~\"a{1000000}\"}"), "");
+}
+
+TEST(Parser, PrintsBackAsPromQL) {
+  const char* cases[][2] = {
+      {"sum by(a)(rate(x{b=\"c\"}[5m] offset 1m))",
+       "sum by (a) (rate(x{b=\"c\"}[5m] offset 1m))"},
+      {"a + on(b) group_left(c) d", "a + on(b) group_left(c) d"},
+      {"x @ 100", "x @ 100.000"},
+      {"max_over_time(x[1h:5m] @ end())", "max_over_time(x[1h:5m] @ end())"},
+      {"-1", "-1"},
+      {"1 == bool 2", "1 == bool 2"},
+  };
+  for (const auto& c : cases) {
+    auto f = FormatQuery(c[0]);
+    ASSERT_TRUE(f.ok()) << f.status();
+    EXPECT_EQ(*f, c[1]);
+  }
+}
+
+TEST(Parser, SelectorMatchersAreExposed) {
+  auto e = ParseExpr("sum(a{x=\"1\"}) + rate(b[5m])");
+  ASSERT_TRUE(e.ok());
+  auto sels = CollectSelectors(**e);
+  ASSERT_EQ(sels.size(), 2u);
+  EXPECT_EQ(sels[0]->name, "a");
+  EXPECT_EQ(sels[0]->matchers.size(), 2u);
+  EXPECT_EQ(sels[1]->name, "b");
+  auto ms = ParseMetricSelector("up{job=~\"a.*\"}");
+  ASSERT_TRUE(ms.ok());
+  EXPECT_EQ(ms->size(), 2u);
+  EXPECT_FALSE(ParseMetricSelector("sum(up)").ok());
+}
+
+}  // namespace
+}  // namespace pantau::metrics::promql
