@@ -78,7 +78,10 @@ absl::StatusOr<int> Relay::RunOnce() {
     } else {
       int attempts = m.attempts + 1;
       o.error = std::string(results[i].message()).substr(0, 1000);
-      o.dead = attempts >= options_.max_attempts;
+      // InvalidArgument means the broker will never take this message;
+      // retrying would only hold its key back longer.
+      o.dead = attempts >= options_.max_attempts ||
+               results[i].code() == absl::StatusCode::kInvalidArgument;
       o.next_attempt_at =
           done + BackoffDelay(options_, attempts, uniform(rng_));
       inst->OnPublishFailed(m, results[i]);

@@ -123,6 +123,19 @@ TEST_F(RelayTest, RetriesWithExponentialBackoffThenDeadLetters) {
   EXPECT_EQ(counters.published.load(), 1);
 }
 
+TEST_F(RelayTest, PermanentRejectionDeadLettersAtOnce) {
+  std::string id = Enqueue("a", "a0");
+  transport_.SetPublishHook(
+      [](const Message&) { return absl::InvalidArgumentError("HTTP 400"); });
+  options_.max_attempts = 10;
+  Relay relay(store_.get(), &transport_, options_, &clock_);
+  ASSERT_EQ(*relay.RunOnce(), 1);
+  auto dead = store_->ListDead(10, "");
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ((*dead)[0].id, id);
+  EXPECT_EQ((*dead)[0].attempts, 1);
+}
+
 TEST(Backoff, DoublesCapsAndJittersDownward) {
   RelayOptions o;
   o.backoff_initial = absl::Milliseconds(100);

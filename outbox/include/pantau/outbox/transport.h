@@ -28,7 +28,9 @@ class Transport {
   // in batch order; OK means the broker has it durably. The relay puts at
   // most one message per key in a batch, so they may go out concurrently.
   // The message id must travel with the message (the consumer's inbox and
-  // the broker's dedup rely on it).
+  // the broker's dedup rely on it). Return InvalidArgument for a message
+  // the receiver will never accept: the relay dead-letters it at once
+  // instead of retrying.
   virtual std::vector<absl::Status> Publish(const std::vector<Message>& batch,
                                             absl::Duration timeout) = 0;
 };
