@@ -1,0 +1,413 @@
+#include "metrics/tsdb/db.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "base/log.h"
+#include "base/status_macros.h"
+#include "metrics/tsdb/block.h"
+#include "metrics/tsdb/records.h"
+
+namespace pantau::metrics::tsdb {
+namespace {
+
+constexpr int64_t kMinT = std::numeric_limits<int64_t>::min();
+constexpr int64_t kMaxT = std::numeric_limits<int64_t>::max();
+constexpr char kCheckpointPrefix[] = "checkpoint.";
+constexpr size_t kCheckpointPrefixLen = sizeof(kCheckpointPrefix) - 1;
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+}  // namespace
+
+DB::DB(const Options& options)
+    : options_(options),
+      env_(options.env != nullptr ? options.env : base::Env::Default()) {}
+
+absl::StatusOr<std::unique_ptr<DB>> DB::Open(const Options& options) {
+  if (options.dir.empty()) {
+    return absl::InvalidArgumentError("tsdb: no data directory given");
+  }
+  if (options.block_duration <= 0) {
+    return absl::InvalidArgumentError("tsdb: block_duration must be > 0");
+  }
+  if (options.out_of_order_window < 0) {
+    return absl::InvalidArgumentError("tsdb: out_of_order_window must be >= 0");
+  }
+  std::unique_ptr<DB> db(new DB(options));
+  PANTAU_RETURN_IF_ERROR(db->Init());
+  return db;
+}
+
+absl::Status DB::Init() {
+  PANTAU_RETURN_IF_ERROR(env_->CreateDir(options_.dir));
+  PANTAU_ASSIGN_OR_RETURN(lock_, env_->LockFile(options_.dir + "/LOCK"));
+  HeadOptions ho;
+  ho.chunk_range = options_.block_duration;
+  ho.out_of_order_window = options_.out_of_order_window;
+  ho.max_series = options_.max_series;
+  ho.max_series_per_metric = options_.max_series_per_metric;
+  ho.stripes = options_.stripes;
+  head_ = std::make_unique<Head>(ho);
+  PANTAU_RETURN_IF_ERROR(LoadBlocks());
+  uint64_t next_segment = 1;
+  PANTAU_RETURN_IF_ERROR(Replay(&next_segment));
+  PANTAU_ASSIGN_OR_RETURN(
+      wal_, Wal::Open(env_, options_.dir + "/wal", options_.wal, next_segment));
+  if (options_.maintenance_interval > absl::ZeroDuration()) {
+    maintenance_ = std::thread([this] { MaintenanceLoop(); });
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DB::LoadBlocks() {
+  PANTAU_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                          env_->GetChildren(options_.dir));
+  std::vector<std::shared_ptr<Block>> blocks;
+  for (const std::string& name : names) {
+    const std::string path = options_.dir + "/" + name;
+    if (absl::EndsWith(name, ".tmp") || absl::EndsWith(name, ".deleted")) {
+      PANTAU_LOG(kInfo, "removing leftover block directory", {{"dir", path}});
+      PANTAU_RETURN_IF_ERROR(env_->DeleteRecursively(path));
+      continue;
+    }
+    if (name.size() != 26 || !env_->FileExists(path + "/meta.json")) continue;
+    auto block = Block::Open(env_, path);
+    if (!block.ok()) {
+      return absl::DataLossError(absl::StrCat("tsdb: cannot open block ", path,
+                                              ": ", block.status().message()));
+    }
+    blocks.push_back(std::move(*block));
+  }
+  std::sort(blocks.begin(), blocks.end(), [](const auto& a, const auto& b) {
+    return a->meta().min_time < b->meta().min_time;
+  });
+  int64_t max_block_t = kMinT;
+  for (const auto& b : blocks)
+    max_block_t = std::max(max_block_t, b->meta().max_time);
+  if (max_block_t != kMinT) head_->Truncate(max_block_t);
+  absl::MutexLock l(&blocks_mu_);
+  blocks_ = std::move(blocks);
+  return absl::OkStatus();
+}
+
+absl::Status DB::Replay(uint64_t* next_segment) {
+  const absl::Time start = absl::Now();
+  const std::string dir = options_.dir + "/wal";
+  PANTAU_RETURN_IF_ERROR(env_->CreateDir(dir));
+  PANTAU_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                          env_->GetChildren(dir));
+  uint64_t checkpoint = 0;
+  bool have_checkpoint = false;
+  for (const std::string& name : names) {
+    if (absl::EndsWith(name, ".tmp")) {
+      PANTAU_RETURN_IF_ERROR(env_->DeleteFile(dir + "/" + name));
+      continue;
+    }
+    uint64_t n;
+    if (absl::StartsWith(name, kCheckpointPrefix) &&
+        absl::SimpleAtoi(name.substr(kCheckpointPrefixLen), &n)) {
+      if (!have_checkpoint || n > checkpoint) checkpoint = n;
+      have_checkpoint = true;
+    }
+  }
+  absl::flat_hash_map<SeriesRef, MemSeries*> refs;
+  uint64_t samples = 0, unknown = 0, series = 0;
+  if (have_checkpoint) {
+    const std::string path =
+        dir + "/" + std::string(kCheckpointPrefix) + SegmentName(checkpoint);
+    PANTAU_ASSIGN_OR_RETURN(std::string data, env_->ReadFileToString(path));
+    ScanResult r =
+        ScanRecords(data, [&](WalRecordType type, std::string_view payload) {
+          if (type != WalRecordType::kSeriesChunks) {
+            return absl::DataLossError("unexpected record in checkpoint");
+          }
+          SeriesRef ref;
+          ChunkedSeries cs;
+          PANTAU_RETURN_IF_ERROR(DecodeSeriesChunks(payload, &ref, &cs));
+          MemSeries* s = head_->CreateForReplay(ref, cs.labels);
+          refs[ref] = s;
+          head_->LoadChunks(s, std::move(cs.chunks), std::move(cs.extra));
+          ++series;
+          return absl::OkStatus();
+        });
+    if (r.corrupt) {
+      PANTAU_LOG(
+          kError, "WAL checkpoint is corrupt; data after the damage is lost",
+          {{"file", path}, {"offset", r.valid_bytes}, {"reason", r.reason}});
+      absl::MutexLock l(&stats_mu_);
+      ++stats_.wal_corruptions;
+    }
+    PANTAU_LOG(kInfo, "WAL checkpoint loaded",
+               {{"checkpoint", checkpoint}, {"series", series}});
+  }
+  PANTAU_ASSIGN_OR_RETURN(std::vector<uint64_t> segments,
+                          ListSegments(env_, dir));
+  uint64_t last = have_checkpoint ? checkpoint : 0;
+  std::vector<std::pair<SeriesRef, base::Labels>> series_buf;
+  std::vector<RefSample> sample_buf;
+  for (uint64_t n : segments) {
+    last = std::max(last, n);
+    if (have_checkpoint && n <= checkpoint) continue;
+    const std::string path = dir + "/" + SegmentName(n);
+    PANTAU_ASSIGN_OR_RETURN(std::string data, env_->ReadFileToString(path));
+    ScanResult r =
+        ScanRecords(data, [&](WalRecordType type, std::string_view payload) {
+          if (type == WalRecordType::kSeries) {
+            series_buf.clear();
+            PANTAU_RETURN_IF_ERROR(DecodeSeries(payload, &series_buf));
+            for (auto& [ref, labels] : series_buf) {
+              MemSeries* s = head_->CreateForReplay(ref, labels);
+              s->logged.store(true);
+              refs[ref] = s;
+              ++series;
+            }
+          } else if (type == WalRecordType::kSamples) {
+            sample_buf.clear();
+            PANTAU_RETURN_IF_ERROR(DecodeSamples(payload, &sample_buf));
+            for (const RefSample& rs : sample_buf) {
+              auto it = refs.find(rs.ref);
+              if (it == refs.end()) {
+                ++unknown;
+                continue;
+              }
+              (void)head_->Apply(it->second, rs.t, rs.v);
+              ++samples;
+            }
+          } else {
+            return absl::DataLossError("checkpoint record in a segment");
+          }
+          return absl::OkStatus();
+        });
+    if (r.corrupt) {
+      PANTAU_LOG(kWarn, "WAL segment truncated",
+                 {{"segment", path},
+                  {"offset", r.valid_bytes},
+                  {"dropped_bytes", data.size() - r.valid_bytes},
+                  {"reason", r.reason}});
+      PANTAU_RETURN_IF_ERROR(env_->TruncateFile(path, r.valid_bytes));
+      absl::MutexLock l(&stats_mu_);
+      ++stats_.wal_corruptions;
+    }
+    PANTAU_LOG(kInfo, "WAL segment replayed",
+               {{"segment", n},
+                {"last", segments.back()},
+                {"records", r.records},
+                {"samples_so_far", samples}});
+  }
+  if (unknown > 0) {
+    PANTAU_LOG(kWarn, "WAL samples for unknown series dropped",
+               {{"samples", unknown}});
+  }
+  // Duplicates seen while replaying a checkpoint's overlap are expected.
+  head_->ResetRejects();
+  *next_segment = last + 1;
+  const double secs = absl::ToDoubleSeconds(absl::Now() - start);
+  PANTAU_LOG(kInfo, "WAL replay done",
+             {{"series", head_->NumSeries()},
+              {"samples", samples},
+              {"segments", segments.size()},
+              {"took", absl::Now() - start}});
+  absl::MutexLock l(&stats_mu_);
+  stats_.wal_replay_seconds = secs;
+  return absl::OkStatus();
+}
+
+absl::Status DB::Checkpoint() {
+  absl::MutexLock ml(&maintain_mu_);
+  uint64_t upto;
+  {
+    absl::WriterMutexLock l(&apply_mu_);
+    PANTAU_ASSIGN_OR_RETURN(upto, wal_->Rotate());
+  }
+  const std::string dir = options_.dir + "/wal";
+  const std::string name = std::string(kCheckpointPrefix) + SegmentName(upto);
+  const std::string tmp = dir + "/" + name + ".tmp";
+  {
+    PANTAU_ASSIGN_OR_RETURN(auto f, env_->NewWritableFile(tmp));
+    std::string buf;
+    absl::Status st;
+    head_->ForEachSeries([&](SeriesRef ref, const ChunkedSeries& cs) {
+      if (!st.ok()) return;
+      AppendRecord(&buf, WalRecordType::kSeriesChunks,
+                   EncodeSeriesChunks(ref, cs));
+      if (buf.size() > (1 << 20)) {
+        st = f->Append(buf);
+        buf.clear();
+      }
+    });
+    PANTAU_RETURN_IF_ERROR(st);
+    PANTAU_RETURN_IF_ERROR(f->Append(buf));
+    PANTAU_RETURN_IF_ERROR(f->Sync());
+    PANTAU_RETURN_IF_ERROR(f->Close());
+  }
+  PANTAU_RETURN_IF_ERROR(env_->RenameFile(tmp, dir + "/" + name));
+  PANTAU_RETURN_IF_ERROR(env_->SyncDir(dir));
+  // Only now is it safe to drop what the checkpoint covers.
+  PANTAU_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                          env_->GetChildren(dir));
+  for (const std::string& n : names) {
+    uint64_t num;
+    if (absl::StartsWith(n, kCheckpointPrefix) && n != name &&
+        absl::SimpleAtoi(n.substr(kCheckpointPrefixLen), &num)) {
+      PANTAU_RETURN_IF_ERROR(env_->DeleteFile(dir + "/" + n));
+    } else if (n.size() == 8 && absl::SimpleAtoi(n, &num) && num <= upto) {
+      PANTAU_RETURN_IF_ERROR(env_->DeleteFile(dir + "/" + n));
+    }
+  }
+  absl::MutexLock l(&stats_mu_);
+  ++stats_.checkpoints;
+  return absl::OkStatus();
+}
+
+DB::~DB() { (void)Close(); }
+
+absl::Status DB::Close() {
+  if (closed_) return absl::OkStatus();
+  closed_ = true;
+  {
+    absl::MutexLock l(&stop_mu_);
+    stop_ = true;
+  }
+  if (maintenance_.joinable()) maintenance_.join();
+  absl::Status s;
+  if (options_.snapshot_on_close && wal_ != nullptr) s = Checkpoint();
+  if (wal_ != nullptr) {
+    absl::Status c = wal_->Close();
+    if (s.ok()) s = c;
+  }
+  lock_.reset();
+  return s;
+}
+
+void DB::CrashForTesting() {
+  closed_ = true;
+  {
+    absl::MutexLock l(&stop_mu_);
+    stop_ = true;
+  }
+  if (maintenance_.joinable()) maintenance_.join();
+  if (wal_ != nullptr) wal_->Abandon();
+  lock_.reset();
+}
+
+void DB::MaintenanceLoop() {
+  absl::MutexLock l(&stop_mu_);
+  while (!stop_) {
+    stop_mu_.AwaitWithTimeout(absl::Condition(&stop_),
+                              options_.maintenance_interval);
+    if (stop_) break;
+    stop_mu_.Unlock();
+    absl::Status s = Maintain();
+    if (!s.ok()) PANTAU_LOG(kError, "tsdb maintenance failed", {{"err", s}});
+    stop_mu_.Lock();
+  }
+}
+
+std::vector<std::shared_ptr<Block>> DB::BlocksSnapshot() {
+  absl::MutexLock l(&blocks_mu_);
+  return blocks_;
+}
+
+absl::Status DB::CutRange(int64_t mint, int64_t maxt) {
+  {
+    // Wait for in-flight commits so the copy below sees all of them; later
+    // samples before maxt are refused as out of bounds.
+    absl::WriterMutexLock l(&apply_mu_);
+    head_->SetMinValidTime(maxt);
+  }
+  auto parts = head_->Select({}, mint, maxt - 1);
+  if (!parts.ok()) return parts.status();
+  if (!parts->empty()) {
+    auto set = NewMergedSeriesSet(std::move(*parts), mint, maxt - 1);
+    PANTAU_ASSIGN_OR_RETURN(BlockMeta meta, WriteBlock(env_, options_.dir, *set,
+                                                       mint, maxt, 1, {}));
+    if (meta.num_series > 0) {
+      PANTAU_ASSIGN_OR_RETURN(
+          auto block, Block::Open(env_, options_.dir + "/" + meta.ulid));
+      PANTAU_LOG(kInfo, "block cut from head",
+                 {{"ulid", meta.ulid},
+                  {"mint", mint},
+                  {"maxt", maxt},
+                  {"series", meta.num_series},
+                  {"samples", meta.num_samples}});
+      absl::MutexLock l(&blocks_mu_);
+      blocks_.push_back(std::move(block));
+    }
+  }
+  head_->Truncate(maxt);
+  return absl::OkStatus();
+}
+
+absl::Status DB::CutBlocks(bool all) {
+  bool cut = false;
+  {
+    absl::MutexLock ml(&maintain_mu_);
+    const int64_t bd = options_.block_duration;
+    while (true) {
+      const int64_t hmin = head_->MinTime(), hmax = head_->MaxTime();
+      if (hmin == kMaxT || hmax == kMinT) break;
+      const int64_t start = FloorDiv(hmin, bd) * bd;
+      const int64_t end = start + bd;
+      if (!all && !(hmax - hmin >= bd * 3 / 2 && end <= hmax)) break;
+      PANTAU_RETURN_IF_ERROR(CutRange(start, end));
+      cut = true;
+      if (all && head_->MinTime() == kMaxT) break;
+    }
+  }
+  if (cut) PANTAU_RETURN_IF_ERROR(Checkpoint());
+  return absl::OkStatus();
+}
+
+absl::Status DB::Maintain() {
+  PANTAU_RETURN_IF_ERROR(CutBlocks(false));
+  {
+    absl::MutexLock ml(&maintain_mu_);
+    PANTAU_RETURN_IF_ERROR(Compact());
+    PANTAU_RETURN_IF_ERROR(ApplyRetention());
+  }
+  return absl::OkStatus();
+}
+
+Stats DB::GetStats() {
+  Stats s;
+  {
+    absl::MutexLock l(&stats_mu_);
+    s = stats_;
+  }
+  const HeadCounters& c = head_->counters();
+  s.head_series = head_->NumSeries();
+  s.head_min_time = head_->MinTime();
+  s.head_max_time = head_->MaxTime();
+  s.head_memory_bytes = head_->MemoryBytes();
+  s.head_series_created = c.series_created.load();
+  s.head_series_removed = c.series_removed.load();
+  s.samples_appended = c.samples_appended.load();
+  for (int i = 0; i < static_cast<int>(Reject::kCount); ++i) {
+    s.rejected[RejectName(static_cast<Reject>(i))] = c.rejected[i].load();
+  }
+  if (wal_ != nullptr) s.wal = wal_->stats();
+  for (const auto& b : BlocksSnapshot()) {
+    ++s.blocks;
+    s.block_bytes += b->size_bytes();
+  }
+  const std::string dir = options_.dir + "/wal";
+  if (auto names = env_->GetChildren(dir); names.ok()) {
+    for (const std::string& n : *names) {
+      if (auto size = env_->GetFileSize(dir + "/" + n); size.ok()) {
+        s.wal_bytes += *size;
+      }
+    }
+  }
+  return s;
+}
+
+}  // namespace pantau::metrics::tsdb

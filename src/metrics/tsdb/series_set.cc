@@ -1,0 +1,227 @@
+#include "metrics/tsdb/series_set.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "metrics/tsdb/chunk.h"
+
+namespace pantau::metrics::tsdb {
+namespace {
+
+// Walks one ChunkedSeries: its chunks in order merged with `extra`.
+class PartIterator {
+ public:
+  explicit PartIterator(std::shared_ptr<const ChunkedSeries> s)
+      : s_(std::move(s)) {}
+
+  // Advances to the next sample with t >= min_t.
+  bool Next(int64_t min_t) {
+    if (!chunk_valid_ || chunk_t_ < min_t) AdvanceChunk(min_t);
+    while (extra_ < s_->extra.size() && s_->extra[extra_].t < min_t) ++extra_;
+    const bool have_extra = extra_ < s_->extra.size();
+    if (!chunk_valid_ && !have_extra) return false;
+    if (chunk_valid_ && (!have_extra || chunk_t_ <= s_->extra[extra_].t)) {
+      if (have_extra && s_->extra[extra_].t == chunk_t_) ++extra_;
+      t_ = chunk_t_;
+      v_ = chunk_v_;
+      chunk_valid_ = false;
+    } else {
+      t_ = s_->extra[extra_].t;
+      v_ = s_->extra[extra_].v;
+      ++extra_;
+    }
+    return true;
+  }
+  int64_t t() const { return t_; }
+  double v() const { return v_; }
+  const absl::Status& status() const { return status_; }
+
+ private:
+  // Loads the next chunk sample with t >= min_t into chunk_t_/chunk_v_.
+  void AdvanceChunk(int64_t min_t) {
+    chunk_valid_ = false;
+    while (true) {
+      if (in_chunk_) {
+        while (it_.Next()) {
+          if (it_.t() >= min_t) {
+            chunk_t_ = it_.t();
+            chunk_v_ = it_.v();
+            chunk_valid_ = true;
+            return;
+          }
+        }
+        if (!it_.status().ok() && status_.ok()) status_ = it_.status();
+        in_chunk_ = false;
+      }
+      // Skip whole chunks that end before min_t.
+      while (chunk_ < s_->chunks.size() && s_->chunks[chunk_].maxt < min_t) {
+        ++chunk_;
+      }
+      if (chunk_ >= s_->chunks.size()) return;
+      it_ = XorIterator(s_->chunks[chunk_].bytes);
+      ++chunk_;
+      in_chunk_ = true;
+    }
+  }
+
+  std::shared_ptr<const ChunkedSeries> s_;
+  size_t chunk_ = 0;
+  size_t extra_ = 0;
+  XorIterator it_;
+  bool in_chunk_ = false;
+  bool chunk_valid_ = false;
+  int64_t chunk_t_ = 0;
+  double chunk_v_ = 0;
+  int64_t t_ = 0;
+  double v_ = 0;
+  absl::Status status_;
+};
+
+class MergedIterator : public SampleIterator {
+ public:
+  MergedIterator(std::vector<std::shared_ptr<const ChunkedSeries>> parts,
+                 int64_t mint, int64_t maxt)
+      : maxt_(maxt), next_min_(mint) {
+    for (auto& p : parts) parts_.emplace_back(std::move(p));
+    valid_.assign(parts_.size(), false);
+    primed_.assign(parts_.size(), false);
+  }
+
+  bool Next() override { return Advance(next_min_); }
+  bool Seek(int64_t t) override {
+    if (have_ && cur_.t >= t) return true;
+    return Advance(std::max(t, next_min_));
+  }
+  Sample At() const override { return cur_; }
+  absl::Status status() const override {
+    for (const PartIterator& p : parts_) {
+      if (!p.status().ok()) return p.status();
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  bool Advance(int64_t min_t) {
+    if (done_) return false;
+    int best = -1;
+    for (size_t i = 0; i < parts_.size(); ++i) {
+      if (!primed_[i] || (valid_[i] && parts_[i].t() < min_t)) {
+        valid_[i] = parts_[i].Next(min_t);
+        primed_[i] = true;
+      }
+      if (valid_[i] && (best < 0 || parts_[i].t() < parts_[best].t())) {
+        best = static_cast<int>(i);
+      }
+    }
+    if (best < 0 || parts_[best].t() > maxt_) {
+      done_ = true;
+      have_ = false;
+      return false;
+    }
+    cur_ = {parts_[best].t(), parts_[best].v()};
+    // Consume every part positioned at this timestamp (duplicates).
+    for (size_t i = 0; i < parts_.size(); ++i) {
+      if (valid_[i] && parts_[i].t() == cur_.t) primed_[i] = false;
+    }
+    next_min_ = cur_.t + 1;
+    have_ = true;
+    return true;
+  }
+
+  std::vector<PartIterator> parts_;
+  std::vector<bool> valid_;
+  std::vector<bool> primed_;
+  int64_t maxt_;
+  int64_t next_min_;
+  Sample cur_;
+  bool have_ = false;
+  bool done_ = false;
+};
+
+class MergedSeries : public Series {
+ public:
+  MergedSeries(std::vector<std::shared_ptr<const ChunkedSeries>> parts,
+               int64_t mint, int64_t maxt)
+      : parts_(std::move(parts)), mint_(mint), maxt_(maxt) {}
+  const base::Labels& labels() const override { return parts_[0]->labels; }
+  std::unique_ptr<SampleIterator> Iterator() const override {
+    return NewMergedIterator(parts_, mint_, maxt_);
+  }
+
+ private:
+  std::vector<std::shared_ptr<const ChunkedSeries>> parts_;
+  int64_t mint_, maxt_;
+};
+
+class MergedSeriesSet : public SeriesSet {
+ public:
+  MergedSeriesSet(std::vector<std::shared_ptr<const ChunkedSeries>> parts,
+                  int64_t mint, int64_t maxt)
+      : parts_(std::move(parts)), mint_(mint), maxt_(maxt) {
+    std::stable_sort(
+        parts_.begin(), parts_.end(),
+        [](const auto& a, const auto& b) { return a->labels < b->labels; });
+  }
+  bool Next() override {
+    while (pos_ < parts_.size()) {
+      size_t end = pos_ + 1;
+      while (end < parts_.size() &&
+             parts_[end]->labels == parts_[pos_]->labels) {
+        ++end;
+      }
+      std::vector<std::shared_ptr<const ChunkedSeries>> group(
+          parts_.begin() + pos_, parts_.begin() + end);
+      pos_ = end;
+      auto series =
+          std::make_unique<MergedSeries>(std::move(group), mint_, maxt_);
+      auto it = series->Iterator();
+      if (!it->Next()) {
+        if (!it->status().ok()) status_ = it->status();
+        continue;  // nothing in range
+      }
+      cur_ = std::move(series);
+      return true;
+    }
+    return false;
+  }
+  const Series& At() const override { return *cur_; }
+  absl::Status status() const override { return status_; }
+
+ private:
+  std::vector<std::shared_ptr<const ChunkedSeries>> parts_;
+  int64_t mint_, maxt_;
+  size_t pos_ = 0;
+  std::unique_ptr<MergedSeries> cur_;
+  absl::Status status_;
+};
+
+class ErrorSeriesSet : public SeriesSet {
+ public:
+  explicit ErrorSeriesSet(absl::Status s) : s_(std::move(s)) {}
+  bool Next() override { return false; }
+  const Series& At() const override { std::abort(); }
+  absl::Status status() const override { return s_; }
+
+ private:
+  absl::Status s_;
+};
+
+}  // namespace
+
+std::unique_ptr<SampleIterator> NewMergedIterator(
+    std::vector<std::shared_ptr<const ChunkedSeries>> parts, int64_t mint,
+    int64_t maxt) {
+  return std::make_unique<MergedIterator>(std::move(parts), mint, maxt);
+}
+
+std::unique_ptr<SeriesSet> NewMergedSeriesSet(
+    std::vector<std::shared_ptr<const ChunkedSeries>> parts, int64_t mint,
+    int64_t maxt) {
+  return std::make_unique<MergedSeriesSet>(std::move(parts), mint, maxt);
+}
+
+std::unique_ptr<SeriesSet> NewErrorSeriesSet(absl::Status status) {
+  return std::make_unique<ErrorSeriesSet>(std::move(status));
+}
+
+}  // namespace pantau::metrics::tsdb
