@@ -1,0 +1,131 @@
+#include "pantau/sdk/otlp_exporter.h"
+
+#include <chrono>
+
+#include "otlp_convert.h"
+
+namespace pantau::sdk {
+namespace {
+
+int64_t NowUnixNano() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Sends one encoded request and reads a partial success, if any.
+template <typename Response>
+absl::Status Send(const OtlpExporterOptions& options, OtlpSignal signal,
+                  std::string body, std::atomic<uint64_t>* rejected,
+                  std::atomic<uint64_t>* failed,
+                  int64_t (*rejected_count)(const Response&)) {
+  if (options.transport == nullptr) {
+    return absl::FailedPreconditionError("OTLP exporter has no transport");
+  }
+  OtlpRequest req{signal, std::move(body), options.timeout};
+  absl::StatusOr<OtlpResponse> resp =
+      SendWithRetry(*options.transport, req, options.retry);
+  if (!resp.ok()) {
+    failed->fetch_add(1);
+    return resp.status();
+  }
+  Response parsed;
+  if (!resp->body.empty() && parsed.ParseFromString(resp->body)) {
+    int64_t n = rejected_count(parsed);
+    if (n > 0) rejected->fetch_add(static_cast<uint64_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+OtlpSpanExporter::OtlpSpanExporter(OtlpExporterOptions options)
+    : options_(std::move(options)) {}
+
+absl::Status OtlpSpanExporter::Export(
+    const std::vector<std::unique_ptr<SpanData>>& batch) {
+  if (batch.empty()) return absl::OkStatus();
+  using Resp =
+      opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse;
+  return Send<Resp>(
+      options_, OtlpSignal::kTraces,
+      internal::ToTraceRequest(batch).SerializeAsString(), &rejected_, &failed_,
+      +[](const Resp& r) -> int64_t {
+        return r.partial_success().rejected_spans();
+      });
+}
+
+OtlpLogRecordExporter::OtlpLogRecordExporter(OtlpExporterOptions options)
+    : options_(std::move(options)) {}
+
+absl::Status OtlpLogRecordExporter::Export(
+    const std::vector<std::unique_ptr<LogRecord>>& batch) {
+  if (batch.empty()) return absl::OkStatus();
+  using Resp =
+      opentelemetry::proto::collector::logs::v1::ExportLogsServiceResponse;
+  return Send<Resp>(
+      options_, OtlpSignal::kLogs,
+      internal::ToLogsRequest(batch).SerializeAsString(), &rejected_, &failed_,
+      +[](const Resp& r) -> int64_t {
+        return r.partial_success().rejected_log_records();
+      });
+}
+
+OtlpMetricExporter::OtlpMetricExporter(OtlpExporterOptions options)
+    : options_(std::move(options)) {}
+
+absl::Status OtlpMetricExporter::Export(
+    const std::vector<FamilySnapshot>& families, const Resource& resource,
+    int64_t time_unix_nano) {
+  if (families.empty()) return absl::OkStatus();
+  if (time_unix_nano == 0) time_unix_nano = NowUnixNano();
+  using Resp = opentelemetry::proto::collector::metrics::v1::
+      ExportMetricsServiceResponse;
+  return Send<Resp>(
+      options_, OtlpSignal::kMetrics,
+      internal::ToMetricsRequest(families, resource, time_unix_nano)
+          .SerializeAsString(),
+      &rejected_, &failed_, +[](const Resp& r) -> int64_t {
+        return r.partial_success().rejected_data_points();
+      });
+}
+
+PeriodicMetricReader::PeriodicMetricReader(
+    const Registry& registry, std::shared_ptr<OtlpMetricExporter> exporter,
+    Resource resource, absl::Duration interval)
+    : registry_(registry),
+      exporter_(std::move(exporter)),
+      resource_(std::move(resource)),
+      interval_(interval) {
+  worker_ = std::thread([this] { Run(); });
+}
+
+PeriodicMetricReader::~PeriodicMetricReader() { Shutdown().IgnoreError(); }
+
+absl::Status PeriodicMetricReader::ForceFlush() {
+  absl::MutexLock lock(&export_mu_);
+  return exporter_->Export(registry_.Collect(), resource_);
+}
+
+absl::Status PeriodicMetricReader::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::OkStatus();
+    stopping_ = true;
+  }
+  if (worker_.joinable()) worker_.join();
+  return ForceFlush();
+}
+
+void PeriodicMetricReader::Run() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_), interval_);
+      if (stopping_) return;
+    }
+    ForceFlush().IgnoreError();
+  }
+}
+
+}  // namespace pantau::sdk
