@@ -170,15 +170,22 @@ HttpRequest RequestReader::TakeRequest() {
 
 struct ResponseReader::Impl {
   http::response_parser<http::string_body> parser;
+  size_t max_body_bytes = 0;
+  bool header_checked = false;
 };
 
 ResponseReader::ResponseReader(size_t max_header_bytes, size_t max_body_bytes,
                                bool head_request)
     : impl_(std::make_unique<Impl>()) {
   impl_->parser.header_limit(ClampHeaderLimit(max_header_bytes));
+  // Beast 1.74 does not reliably reject a Content-Length over the body
+  // limit when the header completes, so Feed checks it itself before any
+  // body byte is taken; the limit set here covers chunked and
+  // read-until-EOF bodies.
   impl_->parser.body_limit(static_cast<uint64_t>(max_body_bytes));
-  impl_->parser.eager(true);
+  impl_->parser.eager(false);
   impl_->parser.skip(head_request);
+  impl_->max_body_bytes = max_body_bytes;
 }
 
 ResponseReader::~ResponseReader() = default;
@@ -189,7 +196,19 @@ size_t ResponseReader::Feed(std::string_view data) {
   boost::beast::error_code ec;
   size_t n = 0;
   try {
-    n = PutAll(impl_->parser, data, /*stop_after_header=*/false, ec);
+    n = PutAll(impl_->parser, data, !impl_->header_checked, ec);
+    if (!ec && !impl_->header_checked && impl_->parser.is_header_done()) {
+      impl_->header_checked = true;
+      auto cl = impl_->parser.content_length();
+      if (cl && *cl > impl_->max_body_bytes && !impl_->parser.is_done()) {
+        status_ = absl::ResourceExhaustedError(
+            absl::StrCat("HTTP response too large: Content-Length ", *cl,
+                         " exceeds the limit of ", impl_->max_body_bytes));
+        return n;
+      }
+      impl_->parser.eager(true);
+      n += PutAll(impl_->parser, data.substr(n), false, ec);
+    }
   } catch (const std::exception& e) {
     status_ = absl::ResourceExhaustedError(
         absl::StrCat("HTTP response too large: ", e.what()));
