@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "metrics/scrape/fetcher.h"
 
 namespace pantau::metrics::testing {
@@ -33,6 +34,8 @@ class FakeFetcher : public scrape::Fetcher {
     responses_.erase(url);
     errors_[url] = std::move(s);
   }
+  // Notified after the first fetch (for tests of real threads).
+  absl::Notification& first_fetch() { return first_fetch_; }
   std::vector<scrape::FetchRequest> requests() const {
     absl::MutexLock l(&mu_);
     return requests_;
@@ -42,6 +45,7 @@ class FakeFetcher : public scrape::Fetcher {
       const scrape::FetchRequest& req) override {
     absl::MutexLock l(&mu_);
     requests_.push_back(req);
+    if (!first_fetch_.HasBeenNotified()) first_fetch_.Notify();
     auto e = errors_.find(req.url);
     if (e != errors_.end() && !responses_.count(req.url)) return e->second;
     auto it = responses_.find(req.url);
@@ -56,6 +60,7 @@ class FakeFetcher : public scrape::Fetcher {
   std::map<std::string, scrape::FetchResponse> responses_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, absl::Status> errors_ ABSL_GUARDED_BY(mu_);
   std::vector<scrape::FetchRequest> requests_ ABSL_GUARDED_BY(mu_);
+  absl::Notification first_fetch_;
 };
 
 }  // namespace pantau::metrics::testing
