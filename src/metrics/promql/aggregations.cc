@@ -197,3 +197,123 @@ absl::Status AggregateStep(const AggregateExpr& a, const Vector& in,
 }
 
 }  // namespace pantau::metrics::promql
+
+namespace pantau::metrics::promql {
+
+// The series-wise path: a series' group is fixed, so grouping keys and
+// output labels are computed once per series rather than once per sample,
+// and steps only touch numbers. Same per-step order as AggregateStep, so
+// results are bit-identical.
+bool AggregateSeriesWise(const AggregateExpr& a, const Matrix& in,
+                         int64_t start, int64_t interval, int steps,
+                         Matrix* out) {
+  switch (a.op) {
+    case AggOp::kSum: case AggOp::kAvg: case AggOp::kCount: case AggOp::kMin:
+    case AggOp::kMax: case AggOp::kGroup: case AggOp::kStddev:
+    case AggOp::kStdvar:
+      break;
+    default:
+      return false;
+  }
+  std::vector<std::string> grouping = a.grouping;
+  std::sort(grouping.begin(), grouping.end());
+  absl::flat_hash_map<uint64_t, size_t> index;
+  std::vector<size_t> series_group(in.size());
+  Matrix groups;
+  base::LabelsBuilder b;
+  for (size_t k = 0; k < in.size(); ++k) {
+    const base::Labels& l = in[k].labels;
+    uint64_t key = a.without ? l.HashWithout(grouping) : l.HashFor(grouping);
+    auto [it, inserted] = index.try_emplace(key, groups.size());
+    if (inserted) {
+      b.Reset(l);
+      if (a.without) {
+        for (const auto& g : grouping) b.Del(g);
+        b.Del(base::kMetricName);
+      } else {
+        b.Keep(grouping);
+      }
+      groups.push_back(Series{b.Build(), {}});
+    }
+    series_group[k] = it->second;
+  }
+  struct State {
+    double value, mean, count;
+    int last_step = -1;
+  };
+  std::vector<State> state(groups.size());
+  std::vector<size_t> cursor(in.size(), 0);
+  std::vector<size_t> touched;
+  for (int i = 0; i < steps; ++i) {
+    int64_t ts = start + static_cast<int64_t>(i) * interval;
+    touched.clear();
+    for (size_t k = 0; k < in.size(); ++k) {
+      const auto& pts = in[k].points;
+      size_t& c = cursor[k];
+      while (c < pts.size() && pts[c].t < ts) ++c;
+      if (c >= pts.size() || pts[c].t != ts) continue;
+      double v = pts[c].v;
+      State& g = state[series_group[k]];
+      if (g.last_step != i) {
+        g.last_step = i;
+        touched.push_back(series_group[k]);
+        g.value = v;
+        g.mean = v;
+        g.count = 1;
+        if (a.op == AggOp::kStddev || a.op == AggOp::kStdvar) g.value = 0;
+        if (a.op == AggOp::kGroup) g.value = 1;
+        continue;
+      }
+      switch (a.op) {
+        case AggOp::kSum: g.value += v; break;
+        case AggOp::kAvg:
+          g.count++;
+          if (std::isinf(g.mean)) {
+            if (std::isinf(v) && (g.mean > 0) == (v > 0)) break;
+            if (!std::isinf(v) && !std::isnan(v)) break;
+          }
+          g.mean += v / g.count - g.mean / g.count;
+          break;
+        case AggOp::kCount: g.count++; break;
+        case AggOp::kMax:
+          if (g.value < v || std::isnan(g.value)) g.value = v;
+          break;
+        case AggOp::kMin:
+          if (g.value > v || std::isnan(g.value)) g.value = v;
+          break;
+        case AggOp::kStddev:
+        case AggOp::kStdvar: {
+          g.count++;
+          double delta = v - g.mean;
+          g.mean += delta / g.count;
+          g.value += delta * (v - g.mean);
+          break;
+        }
+        default: break;
+      }
+    }
+    for (size_t gi : touched) {
+      const State& g = state[gi];
+      double v = g.value;
+      switch (a.op) {
+        case AggOp::kAvg: v = g.mean; break;
+        case AggOp::kCount: v = g.count; break;
+        case AggOp::kStdvar: v = g.value / g.count; break;
+        case AggOp::kStddev: v = std::sqrt(g.value / g.count); break;
+        default: break;
+      }
+      groups[gi].points.push_back(Point{ts, v});
+    }
+  }
+  // Groups in order of first appearance, as the step-wise path emits them.
+  std::vector<size_t> order;
+  for (size_t gi = 0; gi < groups.size(); ++gi) {
+    if (!groups[gi].points.empty()) order.push_back(gi);
+  }
+  out->clear();
+  out->reserve(order.size());
+  for (size_t gi : order) out->push_back(std::move(groups[gi]));
+  return true;
+}
+
+}  // namespace pantau::metrics::promql

@@ -204,4 +204,59 @@ void VectorScalarBinop(const BinaryExpr& be, const Vector& vec, double scalar,
   }
 }
 
+bool AllDistinct(const std::vector<base::Labels>& labels) {
+  if (labels.size() < 2) return true;
+  std::vector<const std::string*> ls;
+  ls.reserve(labels.size());
+  for (const auto& l : labels) ls.push_back(&l.data());
+  std::sort(ls.begin(), ls.end(),
+            [](const std::string* a, const std::string* b) { return *a < *b; });
+  for (size_t i = 1; i < ls.size(); ++i) {
+    if (*ls[i] == *ls[i - 1]) return false;
+  }
+  return true;
+}
+
+// A vector's series keep their identity through an operation with a
+// scalar, so labels change once per series and values per point.
+bool VectorScalarSeriesWise(const BinaryExpr& be, Matrix* m,
+                            const std::vector<double>& scalar,
+                            bool scalar_on_left, int64_t start,
+                            int64_t interval) {
+  const bool drop = DropsName(be.op) || be.return_bool;
+  std::vector<base::Labels> labels;
+  if (drop) {
+    labels.reserve(m->size());
+    for (const Series& s : *m) labels.push_back(DropMetricName(s.labels));
+    // Colliding series must fail per step, as the step-wise path does.
+    if (!AllDistinct(labels)) return false;
+  }
+  const bool cmp = IsComparison(be.op);
+  size_t w = 0;
+  for (size_t k = 0; k < m->size(); ++k) {
+    Series& s = (*m)[k];
+    size_t o = 0;
+    for (const Point& p : s.points) {
+      double sc = scalar[(p.t - start) / interval];
+      double lv = p.v, rv = sc;
+      if (scalar_on_left) std::swap(lv, rv);
+      auto [value, keep] = ElemBinop(be.op, lv, rv);
+      if (cmp && scalar_on_left) value = rv;
+      if (be.return_bool) {
+        value = keep ? 1 : 0;
+        keep = true;
+      }
+      if (keep) s.points[o++] = Point{p.t, value};
+    }
+    s.points.resize(o);
+    if (drop) s.labels = std::move(labels[k]);
+    if (o > 0) {
+      if (w != k) (*m)[w] = std::move(s);
+      ++w;
+    }
+  }
+  m->resize(w);
+  return true;
+}
+
 }  // namespace pantau::metrics::promql

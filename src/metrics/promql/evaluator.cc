@@ -345,6 +345,17 @@ absl::StatusOr<EvalValue> Evaluator::EvalBinary(const BinaryExpr& b) {
     }
     return out;
   }
+  if (lhs.type != rhs.type) {
+    bool scalar_left = lhs.type == ValueType::kScalar;
+    EvalValue& vec = scalar_left ? rhs : lhs;
+    const EvalValue& sc = scalar_left ? lhs : rhs;
+    int64_t before = vec.Points();
+    if (VectorScalarSeriesWise(b, &vec.matrix, sc.scalar, scalar_left, start_,
+                               interval_)) {
+      ctx_->Release(before - vec.Points());
+      return std::move(vec);
+    }
+  }
   const EvalValue* args[2] = {&lhs, &rhs};
   absl::StatusOr<EvalValue> out;
   if (lhs.type == ValueType::kVector && rhs.type == ValueType::kVector) {
@@ -372,6 +383,16 @@ absl::StatusOr<EvalValue> Evaluator::EvalAggregate(const AggregateExpr& a) {
     PANTAU_ASSIGN_OR_RETURN(param, Eval(*a.param));
   }
   PANTAU_ASSIGN_OR_RETURN(EvalValue in, Eval(*a.expr));
+  if (!a.param) {
+    EvalValue out;
+    out.type = ValueType::kVector;
+    if (AggregateSeriesWise(a, in.matrix, start_, interval_, NumSteps(),
+                            &out.matrix)) {
+      PANTAU_RETURN_IF_ERROR(ctx_->Charge(out.Points()));
+      ctx_->Release(in.Points());
+      return out;
+    }
+  }
   const EvalValue* args[1] = {&in};
   auto out = RangeEval(
       args, [&](int i, int64_t, std::span<const Vector> v, Vector* o) {

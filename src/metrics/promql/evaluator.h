@@ -116,6 +116,17 @@ absl::Status AggregateStep(const AggregateExpr& a, const Vector& in,
                            double param, std::string_view str_param,
                            Vector* out);
 bool ContainsSameLabelset(const Vector& v);
+// Series-wise fast paths; false when they don't apply (the caller then
+// takes the step-wise path).
+bool AggregateSeriesWise(const AggregateExpr& a, const Matrix& in,
+                         int64_t start, int64_t interval, int steps,
+                         Matrix* out);
+bool VectorScalarSeriesWise(const BinaryExpr& b, Matrix* m,
+                            const std::vector<double>& scalar,
+                            bool scalar_on_left, int64_t start,
+                            int64_t interval);
+// Whether relabeling series to `labels` keeps them distinct.
+bool AllDistinct(const std::vector<base::Labels>& labels);
 // Prometheus's quantile over values (sorted in place).
 double Quantile(double q, std::vector<double>* values);
 // Neumaier-compensated summation step.

@@ -56,6 +56,22 @@ absl::StatusOr<EvalValue> Evaluator::EvalCall(const Call& c) {
     for (Series& s : v.matrix) s.labels = DropMetricName(s.labels);
     return v;
   }
+  if (f.elementwise != nullptr && c.args.size() == 1) {
+    PANTAU_ASSIGN_OR_RETURN(EvalValue v, Eval(*c.args[0]));
+    std::vector<base::Labels> labels;
+    labels.reserve(v.matrix.size());
+    for (const Series& s : v.matrix) labels.push_back(DropMetricName(s.labels));
+    // Series that collide once renamed must fail only at steps where both
+    // have a value: the step-wise path below knows that.
+    if (AllDistinct(labels)) {
+      for (size_t k = 0; k < v.matrix.size(); ++k) {
+        v.matrix[k].labels = std::move(labels[k]);
+        for (Point& p : v.matrix[k].points) p.v = f.elementwise(p.v);
+      }
+      return v;
+    }
+    ctx_->Release(v.Points());
+  }
   std::vector<EvalValue> vals(c.args.size());
   std::vector<const EvalValue*> ptrs;
   for (size_t i = 0; i < c.args.size(); ++i) {

@@ -59,6 +59,9 @@ struct FunctionDef {
   VectorFunc vector_fn = nullptr;  // instant-style
   RangeFunc range_fn = nullptr;    // per series over a range argument
   bool keeps_metric_name = false;  // e.g. last_over_time
+  // For functions that map each value on its own and drop the name (abs,
+  // ln, ...): lets the evaluator work series by series.
+  double (*elementwise)(double) = nullptr;
 };
 
 // nullptr when there is no such function.
