@@ -107,6 +107,21 @@ uint32_t MemPostings::InternLocked(std::string_view s) {
   return id;
 }
 
+namespace {
+
+// Refs mostly arrive in increasing order (appends at the end); WAL replay
+// may bring them in any order.
+void InsertSorted(Postings& p, uint64_t ref) {
+  if (p.empty() || p.back() < ref) {
+    p.push_back(ref);
+    return;
+  }
+  auto it = std::lower_bound(p.begin(), p.end(), ref);
+  if (it == p.end() || *it != ref) p.insert(it, ref);
+}
+
+}  // namespace
+
 std::vector<uint32_t> MemPostings::Add(uint64_t ref,
                                        const base::Labels& labels) {
   absl::MutexLock l(&mu_);
@@ -118,9 +133,9 @@ std::vector<uint32_t> MemPostings::Add(uint64_t ref,
     syms.push_back(v);
     Postings& list = lists_[Key(n, v)];
     if (list.empty()) values_[n].push_back(v);
-    list.push_back(ref);
+    InsertSorted(list, ref);
   }
-  all_.push_back(ref);
+  InsertSorted(all_, ref);
   return syms;
 }
 

@@ -50,8 +50,8 @@ class MemPostings : public IndexLookup {
  public:
   MemPostings();
 
-  // Interns the pairs of `labels`, appends `ref` to their lists (refs must
-  // be added in increasing order) and returns the symbol ids, two per pair.
+  // Interns the pairs of `labels`, adds `ref` to their lists and returns the
+  // symbol ids, two per pair.
   std::vector<uint32_t> Add(uint64_t ref, const base::Labels& labels);
   // Removes `ref` from the lists of its pairs (the ids Add returned).
   void Remove(uint64_t ref, const uint32_t* syms, size_t n);
