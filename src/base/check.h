@@ -35,17 +35,17 @@ struct Voidify {
 
 }  // namespace pantau::base::internal
 
-#define PANTAU_CHECK(cond)                                               \
-  (cond) ? (void)0                                                       \
-         : ::pantau::base::internal::Voidify() &                         \
-               ::pantau::base::internal::CheckFailure(__FILE__, __LINE__, \
-                                                      #cond)             \
-                   .stream()
+#define PANTAU_CHECK(cond)                                                    \
+  (cond)                                                                      \
+      ? (void)0                                                               \
+      : ::pantau::base::internal::Voidify() &                                 \
+            ::pantau::base::internal::CheckFailure(__FILE__, __LINE__, #cond) \
+                .stream()
 
-#define PANTAU_CHECK_OK(expr)                                            \
-  do {                                                                   \
-    const ::absl::Status pantau_check_status_ = (expr);                  \
-    PANTAU_CHECK(pantau_check_status_.ok()) << pantau_check_status_;     \
+#define PANTAU_CHECK_OK(expr)                                        \
+  do {                                                               \
+    const ::absl::Status pantau_check_status_ = (expr);              \
+    PANTAU_CHECK(pantau_check_status_.ok()) << pantau_check_status_; \
   } while (0)
 
 #ifdef NDEBUG

@@ -22,8 +22,8 @@ absl::Status TooLarge(Codec codec, size_t max_output) {
 absl::StatusOr<std::string> GzipCompress(std::string_view input, int level) {
   z_stream zs{};
   // 15 window bits + 16 selects the gzip wrapper.
-  if (deflateInit2(&zs, level == 0 ? Z_DEFAULT_COMPRESSION : level,
-                   Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+  if (deflateInit2(&zs, level == 0 ? Z_DEFAULT_COMPRESSION : level, Z_DEFLATED,
+                   15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
     return absl::InternalError("deflateInit2 failed");
   }
   std::string out;
@@ -57,8 +57,8 @@ absl::StatusOr<std::string> GzipDecompress(std::string_view input,
     rc = inflate(&zs, Z_NO_FLUSH);
     if (rc != Z_OK && rc != Z_STREAM_END) {
       inflateEnd(&zs);
-      return absl::InvalidArgumentError(
-          absl::StrCat("corrupt gzip data: ", zs.msg ? zs.msg : "inflate error"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "corrupt gzip data: ", zs.msg ? zs.msg : "inflate error"));
     }
     size_t produced = sizeof buf - zs.avail_out;
     if (out.size() + produced > max_output) {
@@ -136,7 +136,8 @@ absl::StatusOr<std::string> ZstdDecompress(std::string_view input,
 }  // namespace
 
 std::optional<Codec> CodecFromContentEncoding(std::string_view encoding) {
-  std::string e = absl::AsciiStrToLower(absl::StripAsciiWhitespace(Sv(encoding)));
+  std::string e =
+      absl::AsciiStrToLower(absl::StripAsciiWhitespace(Sv(encoding)));
   if (e == "gzip" || e == "x-gzip" || e == "deflate") return Codec::kGzip;
   if (e == "snappy") return Codec::kSnappy;
   if (e == "zstd") return Codec::kZstd;

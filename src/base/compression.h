@@ -19,9 +19,9 @@
 namespace pantau::base {
 
 enum class Codec {
-  kGzip,     // RFC 1952; decoding also accepts zlib (RFC 1950) streams
-  kSnappy,   // snappy block format, as Prometheus remote_write uses
-  kZstd,     // zstd frames
+  kGzip,    // RFC 1952; decoding also accepts zlib (RFC 1950) streams
+  kSnappy,  // snappy block format, as Prometheus remote_write uses
+  kZstd,    // zstd frames
 };
 
 // The codec for an HTTP Content-Encoding value ("gzip", "x-gzip",

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 
-#include "base/check.h"
 #include "absl/strings/str_cat.h"
+#include "base/check.h"
 #include "base/varint.h"
 #define XXH_STATIC_LINKING_ONLY
-#include "xxhash.h"
 #include "base/strings.h"
+#include "xxhash.h"
 
 namespace pantau::base {
 namespace {
@@ -94,11 +94,13 @@ absl::StatusOr<Labels> Labels::FromPairs(std::vector<Label> pairs) {
   return Labels(std::move(data));
 }
 
-Labels Labels::Of(std::initializer_list<
-                  std::pair<std::string_view, std::string_view>> pairs) {
+Labels Labels::Of(
+    std::initializer_list<std::pair<std::string_view, std::string_view>>
+        pairs) {
   std::vector<Label> v;
   v.reserve(pairs.size());
-  for (const auto& [n, val] : pairs) v.push_back({std::string(n), std::string(val)});
+  for (const auto& [n, val] : pairs)
+    v.push_back({std::string(n), std::string(val)});
   auto labels = FromPairs(std::move(v));
   PANTAU_CHECK(labels.ok()) << labels.status();
   return *std::move(labels);
@@ -141,7 +143,9 @@ std::string_view Labels::Get(std::string_view name) const {
 
 bool Labels::Has(std::string_view name) const { return !Get(name).empty(); }
 
-uint64_t Labels::Hash() const { return XXH3_64bits(data_.data(), data_.size()); }
+uint64_t Labels::Hash() const {
+  return XXH3_64bits(data_.data(), data_.size());
+}
 
 uint64_t Labels::HashFor(const std::vector<std::string>& names) const {
   XXH3_state_t state;

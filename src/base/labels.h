@@ -85,8 +85,9 @@ class Labels {
 
   // Like FromPairs, for literals in code and tests; CHECK-fails on a
   // repeated name, so never use it on input.
-  static Labels Of(std::initializer_list<std::pair<std::string_view,
-                                                   std::string_view>> pairs);
+  static Labels Of(
+      std::initializer_list<std::pair<std::string_view, std::string_view>>
+          pairs);
 
   // From the encoded form returned by data(); fails if it is malformed or
   // not sorted and unique (it may come from disk).

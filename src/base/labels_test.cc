@@ -52,8 +52,7 @@ TEST(Labels, EqualityHashAndOrdering) {
 
 TEST(Labels, HashIsStableAcrossRuns) {
   // Persisted hashes must not change between builds or processes.
-  EXPECT_EQ(Labels::Of({{"a", "1"}}).Hash(),
-            Labels::Of({{"a", "1"}}).Hash());
+  EXPECT_EQ(Labels::Of({{"a", "1"}}).Hash(), Labels::Of({{"a", "1"}}).Hash());
   EXPECT_EQ(Labels().Hash(), Labels().Hash());
 }
 

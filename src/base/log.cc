@@ -154,7 +154,8 @@ void LogAt(LogLevel level, const char* file, int line, std::string_view msg,
     AppendJson(&out, "level", LevelName(level), true);
     AppendJson(&out, "caller", caller, true);
     AppendJson(&out, "msg", msg, true);
-    for (const LogField& f : fields) AppendJson(&out, f.key, f.value, f.is_string);
+    for (const LogField& f : fields)
+      AppendJson(&out, f.key, f.value, f.is_string);
     out.push_back('}');
   } else {
     AppendLogfmt(&out, "ts", ts);

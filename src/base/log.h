@@ -1,5 +1,6 @@
 // Structured logging: one line per event, logfmt by default
-//   ts=2026-11-24T10:00:00.123Z level=info caller=server.cc:42 msg="listening" address=:9090
+//   ts=2026-11-24T10:00:00.123Z level=info caller=server.cc:42 msg="listening"
+//   address=:9090
 // or JSON with --log.format=json. Fields are key/value pairs:
 //
 //   PANTAU_LOG(kInfo, "WAL replay done", {{"segments", n}, {"took", d}});
@@ -46,8 +47,7 @@ struct LogField {
   LogField(std::string_view k, const std::string& v) : key(k), value(v) {}
   LogField(std::string_view k, bool v)
       : key(k), value(v ? "true" : "false"), is_string(false) {}
-  template <typename T,
-            std::enable_if_t<std::is_arithmetic_v<T>, bool> = true>
+  template <typename T, std::enable_if_t<std::is_arithmetic_v<T>, bool> = true>
   LogField(std::string_view k, T v)
       : key(k), value(absl::StrCat(v)), is_string(false) {}
   LogField(std::string_view k, absl::Duration d)
@@ -67,12 +67,12 @@ void LogAt(LogLevel level, const char* file, int line, std::string_view msg,
 
 }  // namespace pantau::base
 
-#define PANTAU_LOG(level, ...)                                             \
-  do {                                                                     \
-    if (::pantau::base::LogEnabled(::pantau::base::LogLevel::level)) {     \
-      ::pantau::base::internal::LogAt(::pantau::base::LogLevel::level,     \
-                                      __FILE__, __LINE__, __VA_ARGS__);    \
-    }                                                                      \
+#define PANTAU_LOG(level, ...)                                          \
+  do {                                                                  \
+    if (::pantau::base::LogEnabled(::pantau::base::LogLevel::level)) {  \
+      ::pantau::base::internal::LogAt(::pantau::base::LogLevel::level,  \
+                                      __FILE__, __LINE__, __VA_ARGS__); \
+    }                                                                   \
   } while (0)
 
 #endif  // PANTAU_BASE_LOG_H_

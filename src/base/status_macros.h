@@ -10,17 +10,17 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define PANTAU_RETURN_IF_ERROR(expr)                     \
-  do {                                                   \
-    ::absl::Status pantau_status_ = (expr);              \
-    if (!pantau_status_.ok()) return pantau_status_;     \
+#define PANTAU_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::absl::Status pantau_status_ = (expr);          \
+    if (!pantau_status_.ok()) return pantau_status_; \
   } while (0)
 
 #define PANTAU_STATUS_CONCAT_INNER_(a, b) a##b
 #define PANTAU_STATUS_CONCAT_(a, b) PANTAU_STATUS_CONCAT_INNER_(a, b)
 
-#define PANTAU_ASSIGN_OR_RETURN(lhs, expr)                                   \
-  PANTAU_ASSIGN_OR_RETURN_IMPL_(                                             \
+#define PANTAU_ASSIGN_OR_RETURN(lhs, expr) \
+  PANTAU_ASSIGN_OR_RETURN_IMPL_(           \
       PANTAU_STATUS_CONCAT_(pantau_statusor_, __LINE__), lhs, expr)
 
 #define PANTAU_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \

@@ -17,7 +17,8 @@ class RealClockImpl : public Clock {
  public:
   absl::Time Now() const override { return absl::Now(); }
   absl::Duration Monotonic() const override {
-    return absl::FromChrono(std::chrono::steady_clock::now().time_since_epoch());
+    return absl::FromChrono(
+        std::chrono::steady_clock::now().time_since_epoch());
   }
 };
 
@@ -29,8 +30,8 @@ struct Unit {
 // Longest names first where one is a prefix of another ("ms" before "m").
 constexpr int kUnitCount = 7;
 const Unit kUnits[kUnitCount] = {
-    {"y", absl::Hours(24 * 365)}, {"w", absl::Hours(24 * 7)},
-    {"d", absl::Hours(24)},       {"h", absl::Hours(1)},
+    {"y", absl::Hours(24 * 365)},  {"w", absl::Hours(24 * 7)},
+    {"d", absl::Hours(24)},        {"h", absl::Hours(1)},
     {"ms", absl::Milliseconds(1)}, {"m", absl::Minutes(1)},
     {"s", absl::Seconds(1)},
 };
@@ -105,8 +106,7 @@ absl::StatusOr<absl::Duration> ParseDuration(std::string_view s) {
     if (rank <= last_rank) return bad();
     last_rank = rank;
     // Reject values that overflow int64 milliseconds, as Prometheus does.
-    double ms = static_cast<double>(n) *
-                absl::ToDoubleMilliseconds(unit->size);
+    double ms = static_cast<double>(n) * absl::ToDoubleMilliseconds(unit->size);
     if (ms > static_cast<double>(std::numeric_limits<int64_t>::max())) {
       return absl::InvalidArgumentError(
           absl::StrCat("duration out of range: \"", Sv(s), "\""));
@@ -128,11 +128,13 @@ std::string FormatDuration(absl::Duration d) {
     int64_t size;
     const char* name;
   };
-  static constexpr Part kParts[] = {
-      {365LL * 24 * 3600 * 1000, "y"}, {7LL * 24 * 3600 * 1000, "w"},
-      {24LL * 3600 * 1000, "d"},       {3600LL * 1000, "h"},
-      {60LL * 1000, "m"},              {1000, "s"},
-      {1, "ms"}};
+  static constexpr Part kParts[] = {{365LL * 24 * 3600 * 1000, "y"},
+                                    {7LL * 24 * 3600 * 1000, "w"},
+                                    {24LL * 3600 * 1000, "d"},
+                                    {3600LL * 1000, "h"},
+                                    {60LL * 1000, "m"},
+                                    {1000, "s"},
+                                    {1, "ms"}};
   for (const Part& p : kParts) {
     if (ms >= p.size) {
       absl::StrAppend(&out, ms / p.size, p.name);

@@ -8,8 +8,9 @@ namespace pantau::base {
 namespace {
 
 TEST(Varint, RoundTripsBoundaries) {
-  const uint64_t values[] = {0, 1, 127, 128, 16383, 16384, UINT32_MAX,
-                             std::numeric_limits<uint64_t>::max()};
+  const uint64_t values[] = {
+      0,     1,     127,        128,
+      16383, 16384, UINT32_MAX, std::numeric_limits<uint64_t>::max()};
   std::string buf;
   for (uint64_t v : values) PutVarint64(&buf, v);
   ByteReader r(buf);
@@ -26,7 +27,11 @@ TEST(Varint, RoundTripsBoundaries) {
 
 TEST(Varint, ZigZagSigned) {
   std::string buf;
-  const int64_t values[] = {0, -1, 1, -64, 64,
+  const int64_t values[] = {0,
+                            -1,
+                            1,
+                            -64,
+                            64,
                             std::numeric_limits<int64_t>::min(),
                             std::numeric_limits<int64_t>::max()};
   for (int64_t v : values) PutVarsint64(&buf, v);

@@ -68,8 +68,8 @@ absl::StatusOr<Matcher> Matcher::Create(MatchType type, std::string name,
     RE2::Options options;
     options.set_log_errors(false);
     options.set_dot_nl(true);  // Prometheus compiles with (?s)
-    auto re = std::make_shared<RE2>(absl::StrCat("^(?:", m.value_, ")$"),
-                                    options);
+    auto re =
+        std::make_shared<RE2>(absl::StrCat("^(?:", m.value_, ")$"), options);
     if (!re->ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "invalid regular expression \"", m.value_, "\": ", re->error()));

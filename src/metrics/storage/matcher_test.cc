@@ -30,19 +30,22 @@ TEST(Matcher, RegexIsFullyAnchored) {
   EXPECT_TRUE(nre.Matches("200"));
   EXPECT_FALSE(nre.Matches("503"));
   // Dot matches newlines, as in Prometheus.
-  EXPECT_TRUE(Matcher::Must(MatchType::kRegexMatch, "a", "a.b").Matches("a\nb"));
+  EXPECT_TRUE(
+      Matcher::Must(MatchType::kRegexMatch, "a", "a.b").Matches("a\nb"));
 }
 
 TEST(Matcher, EmptyMatchingForIndexPlanning) {
   EXPECT_TRUE(Matcher::Must(MatchType::kRegexMatch, "a", ".*").MatchesEmpty());
   EXPECT_FALSE(Matcher::Must(MatchType::kRegexMatch, "a", ".+").MatchesEmpty());
-  EXPECT_TRUE(Matcher::Must(MatchType::kRegexNoMatch, "a", ".+").MatchesEmpty());
+  EXPECT_TRUE(
+      Matcher::Must(MatchType::kRegexNoMatch, "a", ".+").MatchesEmpty());
 }
 
 TEST(Matcher, SetMatchesForLiteralAlternations) {
   EXPECT_EQ(Matcher::Must(MatchType::kRegexMatch, "a", "x|y|z").SetMatches(),
             (std::vector<std::string>{"x", "y", "z"}));
-  EXPECT_TRUE(Matcher::Must(MatchType::kRegexMatch, "a", "x.*").SetMatches().empty());
+  EXPECT_TRUE(
+      Matcher::Must(MatchType::kRegexMatch, "a", "x.*").SetMatches().empty());
 }
 
 TEST(Matcher, BadRegexIsAnError) {

@@ -70,8 +70,7 @@ class Appender {
   virtual absl::StatusOr<SeriesRef> Append(SeriesRef ref,
                                            const base::Labels& labels,
                                            int64_t t, double v) = 0;
-  virtual absl::Status AppendExemplar(SeriesRef ref,
-                                      const base::Labels& labels,
+  virtual absl::Status AppendExemplar(SeriesRef ref, const base::Labels& labels,
                                       const Exemplar& exemplar) = 0;
   virtual absl::Status Commit() = 0;
   virtual absl::Status Rollback() = 0;
@@ -149,7 +148,7 @@ class Queryable {
  public:
   virtual ~Queryable() = default;
   virtual absl::StatusOr<std::unique_ptr<Querier>> NewQuerier(int64_t mint,
-                                                             int64_t maxt) = 0;
+                                                              int64_t maxt) = 0;
 };
 
 // A store that takes writes and answers reads.

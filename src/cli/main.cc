@@ -1,0 +1,86 @@
+// The pantau binary: `pantau serve` runs the server; later subcommands
+// (import, ...) join here. Flags follow Prometheus's names.
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "server/options.h"
+#include "server/serve.h"
+#include "server/version.h"
+
+namespace {
+
+std::string VersionText() {
+  return std::string("pantau, version ") + pantau::server::kVersion +
+         " (revision " + pantau::server::kRevision +
+         ")\n  build date: " + pantau::server::kBuildDate +
+         "\n  compiler: g++ " + __VERSION__;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "pantau: metrics, logs, traces and alerts for microservice systems, "
+      "in one server that speaks the Prometheus, Loki, Jaeger and OTLP "
+      "protocols.",
+      "pantau"};
+  app.set_version_flag("--version", VersionText(), "Show version and exit.");
+  app.require_subcommand(1);
+  app.footer("Run 'pantau COMMAND --help' for a command's flags.");
+
+  CLI::App* serve = app.add_subcommand(
+      "serve", "Run the pantau server: ingest, storage, query APIs and UI.");
+  std::string config_file;
+  serve->add_option("--config.file", config_file,
+                    "pantau configuration file (YAML). Every flag below is "
+                    "also a key there: --a.b-c is a: {b_c: ...}.");
+  // One string per option; only those given on the command line override
+  // the config file, so the raw text is kept and parsed by the server with
+  // the same code the config loader uses.
+  const auto& specs = pantau::server::AllOptions();
+  std::map<std::string, std::string> raw;
+  std::vector<std::pair<const pantau::server::OptionSpec*, CLI::Option*>> opts;
+  for (const auto& spec : specs) {
+    CLI::Option* o =
+        serve->add_option("--" + spec.flag, raw[spec.flag], spec.help);
+    o->default_str(spec.default_text);
+    switch (spec.kind) {
+      case pantau::server::OptionKind::kBool:
+        o->expected(0, 1)->type_name("[BOOL]");
+        break;
+      case pantau::server::OptionKind::kDuration:
+        o->type_name("DURATION");
+        break;
+      case pantau::server::OptionKind::kBytes:
+        o->type_name("BYTES");
+        break;
+      case pantau::server::OptionKind::kInt:
+        o->type_name("INT");
+        break;
+      case pantau::server::OptionKind::kString:
+        o->type_name("TEXT");
+        break;
+    }
+    opts.emplace_back(&spec, o);
+  }
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (serve->parsed()) {
+    std::vector<pantau::server::FlagOverride> flags;
+    for (const auto& [spec, option] : opts) {
+      if (option->count() == 0) continue;
+      std::string value = raw[spec->flag];
+      // A bare boolean flag (--web.enable-lifecycle) means true.
+      if (spec->kind == pantau::server::OptionKind::kBool && value.empty()) {
+        value = "true";
+      }
+      flags.emplace_back(spec->flag, value);
+    }
+    return pantau::server::RunServe(config_file, flags);
+  }
+  return 0;
+}

@@ -1,0 +1,86 @@
+// Everything `pantau serve` can be told, and the one table that maps each
+// setting to its command-line flag and its config-file key.
+//
+// Every flag is also a config key: the flag `--a.b-c` is the key path
+// `a: {b_c: ...}` (dots nest, dashes become underscores). Precedence:
+// built-in default < config file < flag given on the command line.
+//
+// Thread safety: plain data; the server copies Options on (re)load.
+#ifndef PANTAU_SERVER_OPTIONS_H_
+#define PANTAU_SERVER_OPTIONS_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace pantau::server {
+
+struct Options {
+  // --config.file: YAML file; "" runs on defaults alone.
+  std::string config_file;
+
+  // --web.listen-address: where the UI and every HTTP API listen.
+  std::string web_listen_address = ":9090";
+  // --web.read-timeout: longest time to read one whole request.
+  absl::Duration web_read_timeout = absl::Minutes(5);
+  // --web.idle-timeout: keep-alive connections idle this long are closed.
+  absl::Duration web_idle_timeout = absl::Minutes(2);
+  // --web.max-request-bytes: largest request body accepted (after
+  // decompression); larger bodies get 413.
+  int64_t web_max_request_bytes = int64_t{64} << 20;
+  // --web.shutdown-timeout: how long in-flight requests may finish on stop.
+  absl::Duration web_shutdown_timeout = absl::Seconds(30);
+  // --web.enable-lifecycle: allow POST /-/reload and /-/quit.
+  bool web_enable_lifecycle = false;
+
+  // --storage.path: the data directory, one subfolder per signal.
+  std::string storage_path = "./data";
+  // --storage.retention.time: data older than this is deleted.
+  absl::Duration storage_retention_time = absl::Hours(24 * 15);
+  // --storage.retention.size: bytes kept at most; 0 means no limit.
+  int64_t storage_retention_size = 0;
+
+  // --log.level: debug, info, warn or error.
+  std::string log_level = "info";
+  // --log.format: logfmt or json.
+  std::string log_format = "logfmt";
+};
+
+enum class OptionKind { kString, kDuration, kBytes, kBool, kInt };
+
+// One setting: its flag, its key path, its help and how to set it from
+// text (shared by the flag parser and the config loader, so both accept
+// exactly the same values).
+struct OptionSpec {
+  std::string flag;      // without dashes, e.g. "web.listen-address"
+  std::string key_path;  // e.g. "web.listen_address"
+  std::string help;
+  OptionKind kind;
+  std::string default_text;
+  // Parses `value` into the Options field; INVALID_ARGUMENT with a reason
+  // on a bad value.
+  std::function<absl::Status(Options*, std::string_view value)> set;
+  // Flags that restarting would be needed to change (listen address,
+  // storage path); a reload that changes them only warns.
+  bool needs_restart = false;
+};
+
+// The table of every option, in help order.
+const std::vector<OptionSpec>& AllOptions();
+
+// "a.b-c" -> "a.b_c".
+std::string FlagToKeyPath(std::string_view flag);
+
+// Parses a byte size as Prometheus does: a number with an optional unit
+// B, KB, MB, GB, TB, PB, EB (powers of 1024), e.g. "512MB", "1GB", "0".
+absl::StatusOr<int64_t> ParseBytes(std::string_view s);
+
+}  // namespace pantau::server
+
+#endif  // PANTAU_SERVER_OPTIONS_H_

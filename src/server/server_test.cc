@@ -1,0 +1,179 @@
+#include "server/server.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "base/log.h"
+#include "base/strings.h"
+#include "gtest/gtest.h"
+#include "net/http_client.h"
+
+namespace pantau::server {
+namespace {
+
+// A server on an ephemeral port with its own data directory.
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           absl::StrCat("pantau_server_test_", ::getpid(), "_", counter_++);
+    std::filesystem::create_directories(dir_);
+    options_.web_listen_address = "127.0.0.1:0";
+    options_.storage_path = (dir_ / "data").string();
+    options_.web_shutdown_timeout = absl::Seconds(5);
+  }
+  void TearDown() override {
+    base::SetLogSink(nullptr);
+    std::filesystem::remove_all(dir_);
+  }
+
+  net::HttpClientResponse Get(Server& s, std::string_view path,
+                              std::string method = "GET") {
+    net::HttpClient client;
+    net::HttpClientRequest req;
+    req.method = std::move(method);
+    req.url = absl::StrCat("http://127.0.0.1:", s.http_port(), base::Sv(path));
+    auto resp = client.Do(req);
+    EXPECT_TRUE(resp.ok()) << resp.status();
+    return resp.ok() ? *resp : net::HttpClientResponse{};
+  }
+
+  static inline int counter_ = 0;
+  std::filesystem::path dir_;
+  Options options_;
+};
+
+TEST_F(ServerTest, HealthReadyAndUnknownRoutes) {
+  Server s(options_, {});
+  ASSERT_TRUE(s.Start().ok());
+  EXPECT_EQ(Get(s, "/-/healthy").status, 200);
+  auto ready = Get(s, "/-/ready");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_EQ(ready.body, "pantau is Ready.\n");
+  EXPECT_EQ(Get(s, "/no/such/thing").status, 404);
+  EXPECT_EQ(Get(s, "/metrics", "DELETE").status, 405);
+  s.Shutdown();
+}
+
+TEST_F(ServerTest, MetricsCountRequestsByRoutePattern) {
+  Server s(options_, {});
+  ASSERT_TRUE(s.Start().ok());
+  Get(s, "/-/healthy");
+  Get(s, "/-/healthy");
+  Get(s, "/nope");
+  auto m = Get(s, "/metrics");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(
+      m.body.find(
+          "pantau_http_requests_total{handler=\"/-/healthy\",code=\"200\"} 2"),
+      std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find(
+                "pantau_http_requests_total{handler=\"other\",code=\"404\"} 1"),
+            std::string::npos);
+  EXPECT_NE(m.body.find("pantau_http_request_duration_seconds_bucket{handler="
+                        "\"/-/healthy\",le=\"+Inf\"} 2"),
+            std::string::npos);
+  EXPECT_NE(m.body.find("process_resident_memory_bytes"), std::string::npos);
+  EXPECT_NE(m.body.find("process_open_fds"), std::string::npos);
+  EXPECT_NE(m.body.find("pantau_build_info{"), std::string::npos);
+}
+
+// The acceptance check: /metrics is valid exposition format according to
+// Prometheus's own linter.
+TEST_F(ServerTest, MetricsPassPromtoolCheck) {
+  if (std::system("command -v promtool >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "promtool not installed (Debian package prometheus)";
+  }
+  Server s(options_, {});
+  ASSERT_TRUE(s.Start().ok());
+  Get(s, "/-/healthy");
+  Get(s, "/x");
+  std::string body = Get(s, "/metrics").body;
+  std::string path = (dir_ / "metrics.txt").string();
+  std::ofstream(path) << body;
+  std::string cmd = absl::StrCat("promtool check metrics < ", path, " 2>&1");
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[512];
+  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  int rc = ::pclose(p);
+  EXPECT_EQ(rc, 0) << out;
+  // promtool prints lint problems even with exit code 0 for some checks.
+  EXPECT_EQ(out, "") << out;
+}
+
+TEST_F(ServerTest, SecondServerOnSameDataDirIsRefused) {
+  Server a(options_, {});
+  ASSERT_TRUE(a.Start().ok());
+  Server b(options_, {});
+  absl::Status s = b.Start();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("in use by another pantau"), std::string::npos);
+}
+
+TEST_F(ServerTest, AddressInUseIsAClearError) {
+  Server a(options_, {});
+  ASSERT_TRUE(a.Start().ok());
+  Options o = options_;
+  o.storage_path = (dir_ / "other").string();
+  o.web_listen_address = absl::StrCat("127.0.0.1:", a.http_port());
+  Server b(o, {});
+  absl::Status s = b.Start();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(std::to_string(a.http_port())), std::string::npos)
+      << s.message();
+}
+
+TEST_F(ServerTest, ReloadAppliesFileAndKeepsRunningConfigOnError) {
+  std::string cfg = (dir_ / "pantau.yml").string();
+  std::ofstream(cfg) << "log:\n  level: info\n";
+  options_.config_file = cfg;
+  options_.web_enable_lifecycle = true;
+  Server s(options_, {{"web.enable-lifecycle", "true"},
+                      {"web.listen-address", "127.0.0.1:0"},
+                      {"storage.path", options_.storage_path}});
+  ASSERT_TRUE(s.Start().ok());
+
+  std::ofstream(cfg) << "log:\n  level: debug\n";
+  EXPECT_EQ(Get(s, "/-/reload", "POST").status, 200);
+  EXPECT_EQ(s.options().log_level, "debug");
+  EXPECT_TRUE(base::LogEnabled(base::LogLevel::kDebug));
+
+  std::ofstream(cfg) << "log:\n  levle: warn\n";
+  auto resp = Get(s, "/-/reload", "POST");
+  EXPECT_EQ(resp.status, 500);
+  EXPECT_NE(resp.body.find("log.levle: unknown field"), std::string::npos)
+      << resp.body;
+  EXPECT_EQ(s.options().log_level, "debug");  // unchanged
+  EXPECT_NE(
+      Get(s, "/metrics").body.find("pantau_config_last_reload_successful 0"),
+      std::string::npos);
+  base::SetLogLevel(base::LogLevel::kInfo);
+}
+
+TEST_F(ServerTest, LifecycleEndpointsNeedTheFlag) {
+  Server s(options_, {});
+  ASSERT_TRUE(s.Start().ok());
+  EXPECT_EQ(Get(s, "/-/reload", "POST").status, 403);
+  EXPECT_EQ(Get(s, "/-/quit", "POST").status, 403);
+}
+
+TEST_F(ServerTest, QuitCallsTheStopHook) {
+  options_.web_enable_lifecycle = true;
+  Server s(options_, {});
+  bool quit = false;
+  s.set_on_quit([&] { quit = true; });
+  ASSERT_TRUE(s.Start().ok());
+  EXPECT_EQ(Get(s, "/-/quit", "POST").status, 200);
+  EXPECT_TRUE(quit);
+}
+
+}  // namespace
+}  // namespace pantau::server
