@@ -183,8 +183,9 @@ absl::Status AggregateStep(const AggregateExpr& a, const Vector& in,
           if (std::isnan(y->v)) return true;
           return top ? x->v > y->v : x->v < y->v;
         };
-        std::stable_sort(g.heap.begin(), g.heap.end(), better);
         size_t n = std::min<size_t>(g.heap.size(), static_cast<size_t>(k));
+        std::partial_sort(g.heap.begin(), g.heap.begin() + n, g.heap.end(),
+                          better);
         for (size_t i = 0; i < n; ++i) out->push_back(*g.heap[i]);
         continue;
       }

@@ -204,6 +204,58 @@ void VectorScalarBinop(const BinaryExpr& be, const Vector& vec, double scalar,
   }
 }
 
+// One-to-one matching where every signature is unique on each side: each
+// lhs series meets at most one rhs series at every step, so pairs and their
+// result labels are found once and the points merged by time.
+bool VectorVectorSeriesWise(const BinaryExpr& be, const Matrix& lhs,
+                            const Matrix& rhs, Matrix* out) {
+  if (IsSetOp(be.op) || !be.matching ||
+      be.matching->card != Cardinality::kOneToOne) {
+    return false;
+  }
+  const VectorMatching& vm = *be.matching;
+  absl::flat_hash_map<uint64_t, size_t> right;
+  right.reserve(rhs.size());
+  for (size_t k = 0; k < rhs.size(); ++k) {
+    if (!right.try_emplace(Signature(rhs[k].labels, vm), k).second) {
+      return false;
+    }
+  }
+  absl::flat_hash_set<uint64_t> left;
+  left.reserve(lhs.size());
+  std::vector<std::pair<size_t, size_t>> pairs;
+  for (size_t k = 0; k < lhs.size(); ++k) {
+    uint64_t sig = Signature(lhs[k].labels, vm);
+    if (!left.insert(sig).second) return false;
+    auto it = right.find(sig);
+    if (it != right.end()) pairs.emplace_back(k, it->second);
+  }
+  out->clear();
+  for (auto [li, ri] : pairs) {
+    const auto& lp = lhs[li].points;
+    const auto& rp = rhs[ri].points;
+    Series s;
+    size_t j = 0;
+    for (const Point& p : lp) {
+      while (j < rp.size() && rp[j].t < p.t) ++j;
+      if (j >= rp.size()) break;
+      if (rp[j].t != p.t) continue;
+      auto [value, keep] = ElemBinop(be.op, p.v, rp[j].v);
+      if (be.return_bool) {
+        value = keep ? 1 : 0;
+      } else if (!keep) {
+        continue;
+      }
+      s.points.push_back(Point{p.t, value});
+    }
+    if (s.points.empty()) continue;
+    s.labels = ResultMetric(lhs[li].labels, rhs[ri].labels, be.op, vm);
+    if (be.return_bool) s.labels = DropMetricName(s.labels);
+    out->push_back(std::move(s));
+  }
+  return true;
+}
+
 bool AllDistinct(const std::vector<base::Labels>& labels) {
   if (labels.size() < 2) return true;
   std::vector<const std::string*> ls;

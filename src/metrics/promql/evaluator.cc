@@ -292,6 +292,10 @@ absl::StatusOr<EvalValue> Evaluator::RangeEval(
     std::span<const EvalValue* const> args, const StepFn& step_fn) {
   const int n = NumSteps();
   std::vector<Vector> vecs(args.size());
+  // Elements dropped from a step's vector keep their label buffers here, so
+  // the next step copies labels into existing storage instead of
+  // allocating per sample.
+  std::vector<Vector> spare(args.size());
   std::vector<std::vector<size_t>> cursors(args.size());
   for (size_t a = 0; a < args.size(); ++a) {
     if (args[a]->type == ValueType::kVector) {
@@ -306,16 +310,31 @@ absl::StatusOr<EvalValue> Evaluator::RangeEval(
     PANTAU_RETURN_IF_ERROR(ctx_->Poll());
     int64_t ts = start_ + static_cast<int64_t>(i) * interval_;
     for (size_t a = 0; a < args.size(); ++a) {
-      vecs[a].clear();
       if (args[a]->type != ValueType::kVector) continue;
       const Matrix& m = args[a]->matrix;
+      Vector& v = vecs[a];
+      size_t n = 0;
       for (size_t k = 0; k < m.size(); ++k) {
         size_t& c = cursors[a][k];
         const auto& pts = m[k].points;
         while (c < pts.size() && pts[c].t < ts) ++c;
-        if (c < pts.size() && pts[c].t == ts) {
-          vecs[a].push_back(VectorSample{m[k].labels, ts, pts[c].v});
+        if (c >= pts.size() || pts[c].t != ts) continue;
+        if (n == v.size()) {
+          if (spare[a].empty()) {
+            v.emplace_back();
+          } else {
+            v.push_back(std::move(spare[a].back()));
+            spare[a].pop_back();
+          }
         }
+        VectorSample& s = v[n++];
+        s.labels = m[k].labels;
+        s.t = ts;
+        s.v = pts[c].v;
+      }
+      while (v.size() > n) {
+        spare[a].push_back(std::move(v.back()));
+        v.pop_back();
       }
     }
     result.clear();
@@ -344,6 +363,15 @@ absl::StatusOr<EvalValue> Evaluator::EvalBinary(const BinaryExpr& b) {
       out.scalar[i] = ScalarBinop(b.op, lhs.scalar[i], rhs.scalar[i]);
     }
     return out;
+  }
+  if (lhs.type == ValueType::kVector && rhs.type == ValueType::kVector) {
+    EvalValue out;
+    out.type = ValueType::kVector;
+    if (VectorVectorSeriesWise(b, lhs.matrix, rhs.matrix, &out.matrix)) {
+      PANTAU_RETURN_IF_ERROR(ctx_->Charge(out.Points()));
+      ctx_->Release(lhs.Points() + rhs.Points());
+      return out;
+    }
   }
   if (lhs.type != rhs.type) {
     bool scalar_left = lhs.type == ValueType::kScalar;

@@ -121,6 +121,8 @@ bool ContainsSameLabelset(const Vector& v);
 bool AggregateSeriesWise(const AggregateExpr& a, const Matrix& in,
                          int64_t start, int64_t interval, int steps,
                          Matrix* out);
+bool VectorVectorSeriesWise(const BinaryExpr& b, const Matrix& lhs,
+                            const Matrix& rhs, Matrix* out);
 bool VectorScalarSeriesWise(const BinaryExpr& b, Matrix* m,
                             const std::vector<double>& scalar,
                             bool scalar_on_left, int64_t start,
