@@ -20,7 +20,8 @@ absl::StatusOr<int> Consumer::PollOnce() {
   int handled = 0;
   for (auto& d : *batch) {
     const Message& m = d->message();
-    std::unique_ptr<SpanScope> span = inst->StartProcess(m, name_);
+    std::unique_ptr<SpanScope> span =
+        inst->StartProcess(m, source_->system(), name_);
     absl::StatusOr<InboxResult> r = inbox_(m);
     absl::Status ack;
     if (r.ok()) {

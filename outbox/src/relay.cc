@@ -54,7 +54,7 @@ absl::StatusOr<int> Relay::RunOnce() {
 
   std::vector<std::unique_ptr<SpanScope>> spans;
   spans.reserve(batch.size());
-  for (const Message& m : batch) {
+  for (Message& m : batch) {
     spans.push_back(inst->StartPublish(m, transport_->system()));
   }
   std::vector<absl::Status> results =

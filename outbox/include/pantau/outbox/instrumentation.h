@@ -51,13 +51,18 @@ class Instrumentation {
   // trace-context headers from the caller's current span.
   virtual void InjectContext(Message& m) {}
   // A `publish <topic>` PRODUCER span, child of the message's context.
-  // `system` is the messaging.system value ("nats", "webhook", ...).
-  virtual std::unique_ptr<SpanScope> StartPublish(const Message& m,
+  // `system` is the messaging.system value ("nats", "webhook", ...). May
+  // rewrite the trace-context headers of `m` (the copy about to be
+  // published) so the consumer's span becomes a child of this one.
+  virtual std::unique_ptr<SpanScope> StartPublish(Message& m,
                                                   std::string_view system) {
     return nullptr;
   }
-  // A `process <topic>` CONSUMER span, child of the message's context.
+  // A `process <topic>` CONSUMER span, child of the message's context,
+  // active on this thread until End (so the handler's own spans and logs
+  // belong to it).
   virtual std::unique_ptr<SpanScope> StartProcess(const Message& m,
+                                                  std::string_view system,
                                                   std::string_view consumer) {
     return nullptr;
   }
