@@ -197,12 +197,18 @@ void HttpServer::Impl::Shutdown(absl::Duration grace) {
     closed.WaitForNotification();
   }
   auto for_each_conn = [this](auto fn) {
-    absl::MutexLock lock(&mu_);
-    for (internal::Connection* c : conns_) {
-      // A connection whose destructor waits for mu_ has no owner left.
-      std::shared_ptr<internal::Connection> sp = c->weak_from_this().lock();
-      if (sp) asio::post(sp->executor(), [sp, fn] { fn(*sp); });
+    std::vector<std::shared_ptr<internal::Connection>> live;
+    {
+      absl::MutexLock lock(&mu_);
+      for (internal::Connection* c : conns_) {
+        // A connection whose destructor waits for mu_ has no owner left.
+        std::shared_ptr<internal::Connection> sp = c->weak_from_this().lock();
+        if (sp) live.push_back(std::move(sp));
+      }
     }
+    // Outside the lock: dropping the last reference runs the destructor,
+    // which takes mu_.
+    for (auto& sp : live) asio::post(sp->executor(), [sp, fn] { fn(*sp); });
   };
   for_each_conn([](internal::Connection& c) { c.BeginShutdown(); });
 

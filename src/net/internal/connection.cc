@@ -176,13 +176,8 @@ bool Connection::OnHeader() {
       max_decoded_body_ = *match_.options->max_decoded_body_bytes;
     }
   }
-  if (auto err = CheckContentEncoding(reader_->header("Content-Encoding"))) {
+  if (auto err = CheckRequestHeader(*reader_, body_limit)) {
     SendProtocolError(*err);
-    return false;
-  }
-  reader_->SetBodyLimit(body_limit);
-  if (reader_->error()) {
-    SendProtocolError(*reader_->error());
     return false;
   }
   if (reader_->expects_continue() && !reader_->done()) SendContinue();

@@ -45,6 +45,15 @@ std::optional<ProtocolErrorDetail> CheckContentEncoding(
   return std::nullopt;
 }
 
+std::optional<ProtocolErrorDetail> CheckRequestHeader(RequestReader& reader,
+                                                      size_t max_body_bytes) {
+  if (auto err = CheckContentEncoding(reader.header("Content-Encoding"))) {
+    return err;
+  }
+  reader.SetBodyLimit(max_body_bytes);
+  return reader.error();
+}
+
 std::optional<ProtocolErrorDetail> PrepareRequest(
     HttpRequest& request, size_t max_decoded_body_bytes) {
   std::string_view raw_path = RawPathOfTarget(request.target);

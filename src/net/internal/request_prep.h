@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "net/http_request.h"
+#include "net/internal/http_parser.h"
 #include "net/protocol_error.h"
 
 namespace pantau::net::internal {
@@ -25,6 +26,13 @@ std::string_view RawPathOfTarget(std::string_view target);
 // "identity" or a codec base/compression.h knows. Otherwise
 // kUnsupportedEncoding.
 std::optional<ProtocolErrorDetail> CheckContentEncoding(std::string_view value);
+
+// The server's step once a request header is complete (the route is known):
+// rejects an unsupported Content-Encoding (415) and applies the route's
+// body limit (413 when Content-Length already exceeds it). Returns the
+// error to answer with, if any.
+std::optional<ProtocolErrorDetail> CheckRequestHeader(RequestReader& reader,
+                                                      size_t max_body_bytes);
 
 // Fills path, raw_query and params, decodes the body and removes the
 // Content-Encoding header. Errors: malformed target/query/form (400),
