@@ -209,8 +209,13 @@ bool AggregateSeriesWise(const AggregateExpr& a, const Matrix& in,
                          int64_t start, int64_t interval, int steps,
                          Matrix* out) {
   switch (a.op) {
-    case AggOp::kSum: case AggOp::kAvg: case AggOp::kCount: case AggOp::kMin:
-    case AggOp::kMax: case AggOp::kGroup: case AggOp::kStddev:
+    case AggOp::kSum:
+    case AggOp::kAvg:
+    case AggOp::kCount:
+    case AggOp::kMin:
+    case AggOp::kMax:
+    case AggOp::kGroup:
+    case AggOp::kStddev:
     case AggOp::kStdvar:
       break;
     default:
@@ -266,7 +271,9 @@ bool AggregateSeriesWise(const AggregateExpr& a, const Matrix& in,
         continue;
       }
       switch (a.op) {
-        case AggOp::kSum: g.value += v; break;
+        case AggOp::kSum:
+          g.value += v;
+          break;
         case AggOp::kAvg:
           g.count++;
           if (std::isinf(g.mean)) {
@@ -275,7 +282,9 @@ bool AggregateSeriesWise(const AggregateExpr& a, const Matrix& in,
           }
           g.mean += v / g.count - g.mean / g.count;
           break;
-        case AggOp::kCount: g.count++; break;
+        case AggOp::kCount:
+          g.count++;
+          break;
         case AggOp::kMax:
           if (g.value < v || std::isnan(g.value)) g.value = v;
           break;
@@ -290,18 +299,28 @@ bool AggregateSeriesWise(const AggregateExpr& a, const Matrix& in,
           g.value += delta * (v - g.mean);
           break;
         }
-        default: break;
+        default:
+          break;
       }
     }
     for (size_t gi : touched) {
       const State& g = state[gi];
       double v = g.value;
       switch (a.op) {
-        case AggOp::kAvg: v = g.mean; break;
-        case AggOp::kCount: v = g.count; break;
-        case AggOp::kStdvar: v = g.value / g.count; break;
-        case AggOp::kStddev: v = std::sqrt(g.value / g.count); break;
-        default: break;
+        case AggOp::kAvg:
+          v = g.mean;
+          break;
+        case AggOp::kCount:
+          v = g.count;
+          break;
+        case AggOp::kStdvar:
+          v = g.value / g.count;
+          break;
+        case AggOp::kStddev:
+          v = std::sqrt(g.value / g.count);
+          break;
+        default:
+          break;
       }
       groups[gi].points.push_back(Point{ts, v});
     }

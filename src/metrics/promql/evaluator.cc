@@ -23,7 +23,7 @@ absl::Status EvalContext::Charge(int64_t n) {
 absl::Status EvalContext::Poll() {
   // The clock and the caller's token are cheap but not free; every 64th
   // poll is often enough to stop within milliseconds.
-  if ((++polls & 63) != 0) return absl::OkStatus();
+  if ((polls++ & 63) != 0) return absl::OkStatus();
   if (query != nullptr && query->cancelled && query->cancelled()) {
     return absl::CancelledError("query was canceled");
   }
@@ -141,49 +141,36 @@ absl::StatusOr<EvalValue> Evaluator::Eval(const Expr& e) {
   return absl::InternalError("unknown node");
 }
 
-absl::StatusOr<Matrix> Evaluator::LoadSeries(const VectorSelector& vs,
-                                             int64_t mint, int64_t maxt,
-                                             int64_t range_ms,
-                                             std::string_view func) {
+absl::Status Evaluator::ForEachSeries(const VectorSelector& vs, int64_t mint,
+                                      int64_t maxt, int64_t range_ms,
+                                      std::string_view func,
+                                      const SeriesFn& fn) {
   SelectHints hints;
   hints.start = mint;
   hints.end = maxt;
   hints.step = interval_;
   hints.range = range_ms;
   hints.func = std::string(func);
-  if (ctx_->options->max_series > 0) {
-    hints.limit = static_cast<size_t>(ctx_->options->max_series) + 1;
-  }
+  const int64_t max_series = ctx_->options->max_series;
+  if (max_series > 0) hints.limit = static_cast<size_t>(max_series) + 1;
   std::unique_ptr<SeriesSet> set =
       ctx_->querier->Select(true, &hints, vs.matchers);
-  Matrix out;
+  int64_t count = 0;
   while (set->Next()) {
     PANTAU_RETURN_IF_ERROR(ctx_->Poll());
-    if (ctx_->options->max_series > 0 &&
-        static_cast<int64_t>(out.size()) >= ctx_->options->max_series) {
+    if (max_series > 0 && ++count > max_series) {
       return absl::ResourceExhaustedError(
-          Cat("query selects more than ", ctx_->options->max_series,
+          Cat("query selects more than ", max_series,
               " series (limit --query.max-series)"));
     }
     const metrics::Series& s = set->At();
-    Series series;
-    series.labels = s.labels();
     std::unique_ptr<SampleIterator> it = s.Iterator();
-    if (it->Seek(mint)) {
-      do {
-        Sample smp = it->At();
-        if (smp.t > maxt) break;
-        series.points.push_back(Point{smp.t, smp.v});
-      } while (it->Next());
-    }
+    PANTAU_RETURN_IF_ERROR(fn(s.labels(), *it));
     PANTAU_RETURN_IF_ERROR(it->status());
-    PANTAU_RETURN_IF_ERROR(
-        ctx_->Charge(static_cast<int64_t>(series.points.size())));
-    out.push_back(std::move(series));
   }
   PANTAU_RETURN_IF_ERROR(set->status());
   for (std::string& w : set->Warnings()) ctx_->warnings.push_back(std::move(w));
-  return out;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<EvalValue> Evaluator::EvalSelector(const VectorSelector& vs,
@@ -193,98 +180,137 @@ absl::StatusOr<EvalValue> Evaluator::EvalSelector(const VectorSelector& vs,
   const int64_t lookback = ctx_->options->lookback_delta_ms;
   int64_t first_ref = (has_at ? at : start_) - vs.offset_ms;
   int64_t last_ref = (has_at ? at : end_) - vs.offset_ms;
-  PANTAU_ASSIGN_OR_RETURN(
-      Matrix loaded, LoadSeries(vs, first_ref - lookback, last_ref, 0, ""));
-  int64_t loaded_points = 0;
   EvalValue out;
   out.type = ValueType::kVector;
   const int n = NumSteps();
-  for (Series& s : loaded) {
-    loaded_points += static_cast<int64_t>(s.points.size());
-    Series res;
-    res.labels = std::move(s.labels);
-    const std::vector<Point>& pts = s.points;
-    size_t j = 0;  // first point after ref
-    for (int i = 0; i < n; ++i) {
-      int64_t ts = start_ + static_cast<int64_t>(i) * interval_;
-      int64_t ref = (has_at ? at : ts) - vs.offset_ms;
-      while (j < pts.size() && pts[j].t <= ref) ++j;
-      if (j == 0) continue;
-      const Point& p = pts[j - 1];
-      if (p.t < ref - lookback || IsStaleNaN(p.v)) continue;
-      res.points.push_back(
-          Point{ts, want_timestamps ? static_cast<double>(p.t) / 1000.0 : p.v});
-    }
-    if (!res.points.empty()) {
-      PANTAU_RETURN_IF_ERROR(
-          ctx_->Charge(static_cast<int64_t>(res.points.size())));
-      out.matrix.push_back(std::move(res));
-    }
-  }
-  ctx_->Release(loaded_points);
+  // Streams each series: only the step points are kept, never the raw
+  // samples between them, so memory follows the result's size.
+  PANTAU_RETURN_IF_ERROR(ForEachSeries(
+      vs, first_ref - lookback, last_ref, 0, "",
+      [&](const base::Labels& labels, SampleIterator& it) -> absl::Status {
+        Series res;
+        bool valid = it.Seek(first_ref - lookback);
+        Sample cur = valid ? it.At() : Sample{};
+        Sample last;
+        bool has_last = false;
+        for (int i = 0; i < n; ++i) {
+          int64_t ts = start_ + static_cast<int64_t>(i) * interval_;
+          int64_t ref = (has_at ? at : ts) - vs.offset_ms;
+          if (valid && cur.t < ref - lookback) {
+            // Skip samples no step can see any more.
+            has_last = false;
+            valid = it.Seek(ref - lookback);
+            if (valid) cur = it.At();
+          }
+          while (valid && cur.t <= ref) {
+            last = cur;
+            has_last = true;
+            valid = it.Next();
+            if (valid) cur = it.At();
+          }
+          if (!has_last || last.t < ref - lookback || IsStaleNaN(last.v)) {
+            continue;
+          }
+          res.points.push_back(
+              Point{ts, want_timestamps ? static_cast<double>(last.t) / 1000.0
+                                        : last.v});
+        }
+        if (res.points.empty()) return absl::OkStatus();
+        PANTAU_RETURN_IF_ERROR(
+            ctx_->Charge(static_cast<int64_t>(res.points.size())));
+        res.labels = labels;
+        out.matrix.push_back(std::move(res));
+        return absl::OkStatus();
+      }));
   return out;
 }
 
-absl::StatusOr<RangeInput> Evaluator::EvalRangeInput(const Expr& expr,
-                                                     std::string_view func) {
+absl::Status Evaluator::ForEachRangeSeries(const Expr& expr,
+                                           std::string_view func,
+                                           RangeInput* in,
+                                           const RangeSeriesFn& fn) {
   const Expr& e = Unparen(expr);
-  RangeInput in;
   if (e.kind == NodeKind::kMatrixSelector) {
     const auto& ms = static_cast<const MatrixSelector&>(e);
     const VectorSelector& vs = ms.selector();
-    in.range_ms = ms.range_ms;
-    in.offset_ms = vs.offset_ms;
-    in.has_at = vs.at != AtKind::kNone;
-    in.at_ms = AtTime(vs.at, vs.at_ms);
-    in.selector = &vs;
-    int64_t first_ref = (in.has_at ? in.at_ms : start_) - vs.offset_ms;
-    int64_t last_ref = (in.has_at ? in.at_ms : end_) - vs.offset_ms;
-    PANTAU_ASSIGN_OR_RETURN(in.series, LoadSeries(vs, first_ref - ms.range_ms,
-                                                  last_ref, ms.range_ms, func));
-    for (Series& s : in.series) {
-      // Stale markers only end instant lookups; ranges skip them.
-      size_t before = s.points.size();
-      std::erase_if(s.points, [](const Point& p) { return IsStaleNaN(p.v); });
-      ctx_->Release(static_cast<int64_t>(before - s.points.size()));
-    }
-    return in;
+    in->range_ms = ms.range_ms;
+    in->offset_ms = vs.offset_ms;
+    in->has_at = vs.at != AtKind::kNone;
+    in->at_ms = AtTime(vs.at, vs.at_ms);
+    in->selector = &vs;
+    const int64_t mint =
+        (in->has_at ? in->at_ms : start_) - vs.offset_ms - ms.range_ms;
+    const int64_t maxt = (in->has_at ? in->at_ms : end_) - vs.offset_ms;
+    // One buffer, reused series after series: a range function holds one
+    // series' samples at a time.
+    std::vector<Point> buf;
+    return ForEachSeries(
+        vs, mint, maxt, ms.range_ms, func,
+        [&](const base::Labels& labels, SampleIterator& it) -> absl::Status {
+          buf.clear();
+          if (it.Seek(mint)) {
+            do {
+              Sample smp = it.At();
+              if (smp.t > maxt) break;
+              // Stale markers end instant lookups; ranges skip them.
+              if (!IsStaleNaN(smp.v)) buf.push_back(Point{smp.t, smp.v});
+            } while (it.Next());
+          }
+          const int64_t held = static_cast<int64_t>(buf.size());
+          PANTAU_RETURN_IF_ERROR(ctx_->Charge(held));
+          absl::Status st = fn(labels, buf);
+          ctx_->Release(held);
+          return st;
+        });
   }
   if (e.kind != NodeKind::kSubquery) {
     return ExecutionError("expected a range vector");
   }
   const auto& sq = static_cast<const SubqueryExpr&>(e);
-  in.range_ms = sq.range_ms;
-  in.offset_ms = sq.offset_ms;
-  in.has_at = sq.at != AtKind::kNone;
-  in.at_ms = AtTime(sq.at, sq.at_ms);
-  in.from_selector = false;
+  in->range_ms = sq.range_ms;
+  in->offset_ms = sq.offset_ms;
+  in->has_at = sq.at != AtKind::kNone;
+  in->at_ms = AtTime(sq.at, sq.at_ms);
+  in->from_selector = false;
   int64_t step =
       sq.step_ms > 0 ? sq.step_ms : ctx_->options->default_subquery_step_ms;
-  int64_t s = in.has_at ? in.at_ms : start_;
-  int64_t e_end = in.has_at ? in.at_ms : end_;
+  int64_t s = in->has_at ? in->at_ms : start_;
+  int64_t e_end = in->has_at ? in->at_ms : end_;
+  // The inner steps are aligned to multiples of the step, as Prometheus's.
   int64_t lo = s - sq.offset_ms - sq.range_ms;
   int64_t new_start = step * (lo / step);
   if (new_start < lo) new_start += step;
   int64_t new_end = e_end - sq.offset_ms;
-  if (new_end < new_start) return in;
+  if (new_end < new_start) return absl::OkStatus();
   Evaluator sub(ctx_, new_start, new_end, step);
   PANTAU_ASSIGN_OR_RETURN(EvalValue v, sub.Eval(*sq.expr));
-  in.series = std::move(v.matrix);
-  return in;
+  for (const Series& series : v.matrix) {
+    PANTAU_RETURN_IF_ERROR(ctx_->Poll());
+    PANTAU_RETURN_IF_ERROR(fn(series.labels, series.points));
+  }
+  ctx_->Release(v.Points());
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Matrix> Evaluator::EvalRangeAtStart(const Expr& e) {
-  PANTAU_ASSIGN_OR_RETURN(RangeInput in, EvalRangeInput(e, ""));
-  int64_t ref = (in.has_at ? in.at_ms : start_) - in.offset_ms;
+  RangeInput in;
   Matrix out;
-  for (Series& s : in.series) {
-    Series r;
-    r.labels = std::move(s.labels);
-    for (const Point& p : s.points) {
-      if (p.t >= ref - in.range_ms && p.t <= ref) r.points.push_back(p);
-    }
-    if (!r.points.empty()) out.push_back(std::move(r));
-  }
+  PANTAU_RETURN_IF_ERROR(ForEachRangeSeries(
+      e, "", &in,
+      [&](const base::Labels& labels,
+          const std::vector<Point>& points) -> absl::Status {
+        int64_t ref = (in.has_at ? in.at_ms : start_) - in.offset_ms;
+        Series r;
+        for (const Point& p : points) {
+          if (p.t >= ref - in.range_ms && p.t <= ref) r.points.push_back(p);
+        }
+        if (r.points.empty()) return absl::OkStatus();
+        PANTAU_RETURN_IF_ERROR(
+            ctx_->Charge(static_cast<int64_t>(r.points.size())));
+        r.labels = labels;
+        out.push_back(std::move(r));
+        return absl::OkStatus();
+      }));
   return out;
 }
 

@@ -51,9 +51,8 @@ struct EvalValue {
   int64_t Points() const;
 };
 
-// A range argument (matrix selector or subquery) ready for windowing.
+// Where a range argument (matrix selector or subquery) puts its windows.
 struct RangeInput {
-  Matrix series;  // points sorted by time, stale markers removed
   int64_t range_ms = 0;
   int64_t offset_ms = 0;
   bool has_at = false;
@@ -91,11 +90,20 @@ class Evaluator {
  private:
   absl::StatusOr<EvalValue> EvalSelector(const VectorSelector& vs,
                                          bool want_timestamps);
-  absl::StatusOr<Matrix> LoadSeries(const VectorSelector& vs, int64_t mint,
-                                    int64_t maxt, int64_t range_ms,
-                                    std::string_view func);
-  absl::StatusOr<RangeInput> EvalRangeInput(const Expr& e,
-                                            std::string_view func);
+  // Selects the series of `vs` and hands each, with an iterator over its
+  // samples, to `fn`; enforces the series limit.
+  using SeriesFn =
+      std::function<absl::Status(const base::Labels&, SampleIterator&)>;
+  absl::Status ForEachSeries(const VectorSelector& vs, int64_t mint,
+                             int64_t maxt, int64_t range_ms,
+                             std::string_view func, const SeriesFn& fn);
+  // Fills *in and hands each series of a range argument to `fn` with its
+  // points (sorted, no stale markers) covering every step's window. The
+  // points are valid only during the call.
+  using RangeSeriesFn = std::function<absl::Status(const base::Labels&,
+                                                   const std::vector<Point>&)>;
+  absl::Status ForEachRangeSeries(const Expr& e, std::string_view func,
+                                  RangeInput* in, const RangeSeriesFn& fn);
   absl::StatusOr<EvalValue> EvalCall(const Call& c);
   absl::StatusOr<EvalValue> EvalRangeCall(const Call& c, int range_arg);
   absl::StatusOr<EvalValue> EvalBinary(const BinaryExpr& b);

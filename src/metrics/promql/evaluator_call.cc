@@ -139,70 +139,72 @@ absl::StatusOr<EvalValue> Evaluator::EvalRangeCall(const Call& c,
     PANTAU_ASSIGN_OR_RETURN(EvalValue v, Eval(*c.args[i]));
     scalars.push_back(std::move(v));
   }
-  PANTAU_ASSIGN_OR_RETURN(RangeInput in,
-                          EvalRangeInput(*c.args[range_arg], f.name));
   const int n = NumSteps();
   EvalValue out;
   out.type = ValueType::kVector;
-  int64_t in_points = 0;
-  for (const Series& s : in.series) in_points += s.points.size();
+  RangeInput in;
 
   if (f.name == "absent_over_time") {
-    base::Labels labels = AbsentLabels(in.selector);
-    std::vector<size_t> lo(in.series.size(), 0), hi(in.series.size(), 0);
-    Series res{labels, {}};
+    std::vector<bool> present(n, false);
+    PANTAU_RETURN_IF_ERROR(ForEachRangeSeries(
+        *c.args[range_arg], f.name, &in,
+        [&](const base::Labels&, const std::vector<Point>& pts) {
+          size_t lo = 0, hi = 0;
+          for (int i = 0; i < n; ++i) {
+            int64_t ts = start_ + static_cast<int64_t>(i) * interval_;
+            int64_t ref = (in.has_at ? in.at_ms : ts) - in.offset_ms;
+            while (lo < pts.size() && pts[lo].t < ref - in.range_ms) ++lo;
+            hi = std::max(hi, lo);
+            while (hi < pts.size() && pts[hi].t <= ref) ++hi;
+            if (hi > lo) present[i] = true;
+          }
+          return absl::OkStatus();
+        }));
+    Series res{AbsentLabels(in.selector), {}};
     for (int i = 0; i < n; ++i) {
-      int64_t ts = start_ + static_cast<int64_t>(i) * interval_;
-      int64_t ref = (in.has_at ? in.at_ms : ts) - in.offset_ms;
-      bool any = false;
-      for (size_t k = 0; k < in.series.size(); ++k) {
-        const auto& pts = in.series[k].points;
-        while (lo[k] < pts.size() && pts[lo[k]].t < ref - in.range_ms) ++lo[k];
-        hi[k] = std::max(hi[k], lo[k]);
-        while (hi[k] < pts.size() && pts[hi[k]].t <= ref) ++hi[k];
-        any |= hi[k] > lo[k];
+      if (!present[i]) {
+        res.points.push_back(
+            Point{start_ + static_cast<int64_t>(i) * interval_, 1});
       }
-      if (!any) res.points.push_back(Point{ts, 1});
     }
-    ctx_->Release(in_points);
     if (!res.points.empty()) out.matrix.push_back(std::move(res));
     return out;
   }
 
   RangeWindow w;
-  w.from_selector = in.from_selector;
-  for (Series& s : in.series) {
-    PANTAU_RETURN_IF_ERROR(ctx_->Poll());
-    Series res;
-    res.labels = f.keeps_metric_name ? s.labels : DropMetricName(s.labels);
-    const std::vector<Point>& pts = s.points;
-    size_t lo = 0, hi = 0;
-    for (int i = 0; i < n; ++i) {
-      int64_t ts = start_ + static_cast<int64_t>(i) * interval_;
-      int64_t ref = (in.has_at ? in.at_ms : ts) - in.offset_ms;
-      while (lo < pts.size() && pts[lo].t < ref - in.range_ms) ++lo;
-      hi = std::max(hi, lo);
-      while (hi < pts.size() && pts[hi].t <= ref) ++hi;
-      if (hi == lo) continue;
-      w.points = std::span<const Point>(pts.data() + lo, hi - lo);
-      w.start = ref - in.range_ms;
-      w.end = ref;
-      w.ts = ts;
-      for (size_t k = 0; k < scalars.size() && k < 2; ++k) {
-        w.params[k] = scalars[k].scalar[i];
-      }
-      double v = 0;
-      bool has = false;
-      PANTAU_RETURN_IF_ERROR(f.range_fn(w, &v, &has));
-      if (has) res.points.push_back(Point{ts, v});
-    }
-    if (!res.points.empty()) {
-      PANTAU_RETURN_IF_ERROR(
-          ctx_->Charge(static_cast<int64_t>(res.points.size())));
-      out.matrix.push_back(std::move(res));
-    }
-  }
-  ctx_->Release(in_points);
+  PANTAU_RETURN_IF_ERROR(ForEachRangeSeries(
+      *c.args[range_arg], f.name, &in,
+      [&](const base::Labels& labels,
+          const std::vector<Point>& pts) -> absl::Status {
+        w.from_selector = in.from_selector;
+        Series res;
+        size_t lo = 0, hi = 0;
+        for (int i = 0; i < n; ++i) {
+          int64_t ts = start_ + static_cast<int64_t>(i) * interval_;
+          int64_t ref = (in.has_at ? in.at_ms : ts) - in.offset_ms;
+          while (lo < pts.size() && pts[lo].t < ref - in.range_ms) ++lo;
+          hi = std::max(hi, lo);
+          while (hi < pts.size() && pts[hi].t <= ref) ++hi;
+          if (hi == lo) continue;
+          w.points = std::span<const Point>(pts.data() + lo, hi - lo);
+          w.start = ref - in.range_ms;
+          w.end = ref;
+          w.ts = ts;
+          for (size_t k = 0; k < scalars.size() && k < 2; ++k) {
+            w.params[k] = scalars[k].scalar[i];
+          }
+          double v = 0;
+          bool has = false;
+          PANTAU_RETURN_IF_ERROR(f.range_fn(w, &v, &has));
+          if (has) res.points.push_back(Point{ts, v});
+        }
+        if (res.points.empty()) return absl::OkStatus();
+        PANTAU_RETURN_IF_ERROR(
+            ctx_->Charge(static_cast<int64_t>(res.points.size())));
+        res.labels = f.keeps_metric_name ? labels : DropMetricName(labels);
+        out.matrix.push_back(std::move(res));
+        return absl::OkStatus();
+      }));
   // Dropping the metric name can make two series one.
   if (!f.keeps_metric_name && out.matrix.size() > 1) {
     std::vector<const std::string*> ls;
