@@ -1,6 +1,7 @@
 #include "metrics/tsdb/chunk.h"
 
 #include <bit>
+#include <cmath>
 #include <cstring>
 
 #include "base/varint.h"
@@ -20,6 +21,52 @@ bool FitsSigned(int64_t dod, int n) {
   const int64_t lo = -(int64_t{1} << (n - 1));
   const int64_t hi = (int64_t{1} << (n - 1)) - 1;
   return dod >= lo && dod <= hi;
+}
+
+constexpr double kPow10[4] = {1, 10, 100, 1000};
+// The cheapest decimal encoding costs 3 + 2 + 1 + 6 bits.
+constexpr int kMinDecimalCost = 12;
+
+double FromBits(uint64_t b) {
+  double v;
+  std::memcpy(&v, &b, sizeof v);
+  return v;
+}
+
+// The scaled integer of a previous value, as encoder and decoder both
+// compute it; false if it is not a finite value of sane size.
+bool ScaledPrev(uint64_t prev_bits, int scale, int64_t* m) {
+  const double p = FromBits(prev_bits) * kPow10[scale];
+  if (!std::isfinite(p) || std::fabs(p) > 9.0e15) return false;
+  *m = std::llround(p);
+  return true;
+}
+
+// Finds the smallest scale s in 0..3 for which bits == (m_prev + delta) /
+// 10^s exactly, with m_prev = llround(prev * 10^s): values that are
+// decimals with few digits (as parsed from exposition text) then cost a
+// small integer delta instead of an XOR of their mantissas.
+bool DecimalDelta(uint64_t prev_bits, uint64_t bits, int* scale,
+                  int64_t* delta) {
+  const double v = FromBits(bits);
+  if (!std::isfinite(v) || std::fabs(v) > 9.0e15) return false;
+  for (int s = 0; s < 4; ++s) {
+    const double scaled = v * kPow10[s];
+    if (std::fabs(scaled) > 9.0e15) return false;
+    const int64_t m = std::llround(scaled);
+    const double back = static_cast<double>(m) / kPow10[s];
+    uint64_t back_bits;
+    std::memcpy(&back_bits, &back, sizeof back_bits);
+    if (back_bits != bits) continue;
+    int64_t mp;
+    if (!ScaledPrev(prev_bits, s, &mp)) return false;
+    const int64_t d = m - mp;
+    if (base::ZigZagEncode(d) >= (uint64_t{1} << 48)) return false;
+    *scale = s;
+    *delta = d;
+    return true;
+  }
+  return false;
 }
 
 int64_t SignExtend(uint64_t v, int n) {
@@ -65,14 +112,42 @@ void XorChunk::WriteValue(uint64_t bits) {
   int leading = std::countl_zero(x);
   const int trailing = std::countr_zero(x);
   if (leading > 31) leading = 31;
-  if (leading_ != 0xff && leading >= leading_ && trailing >= trailing_) {
-    const int n = 64 - leading_ - trailing_;
+  const bool reuse =
+      leading_ != 0xff && leading >= leading_ && trailing >= trailing_;
+  const int xor_cost = reuse ? 2 + (64 - leading_ - trailing_)
+                             : 3 + 5 + 6 + (64 - leading - trailing);
+  int scale;
+  int64_t delta;
+  if (xor_cost > kMinDecimalCost && DecimalDelta(v_, bits, &scale, &delta)) {
+    const uint64_t zz = base::ZigZagEncode(delta);
+    const int width = zz < (1u << 6)    ? 6
+                      : zz < (1u << 12) ? 12
+                      : zz < (1u << 20) ? 20
+                                        : 48;
+    const int cost = 3 + 2 + (width == 6 ? 1 : width == 12 ? 2 : 3) + width;
+    if (cost < xor_cost) {
+      WriteBits(0b111, 3);
+      WriteBits(static_cast<uint64_t>(scale), 2);
+      if (width == 6) {
+        WriteBits(0, 1);
+      } else if (width == 12) {
+        WriteBits(0b10, 2);
+      } else if (width == 20) {
+        WriteBits(0b110, 3);
+      } else {
+        WriteBits(0b111, 3);
+      }
+      WriteBits(zz, width);
+      return;
+    }
+  }
+  if (reuse) {
     WriteBits(0b10, 2);
-    WriteBits(x >> trailing_, n);
+    WriteBits(x >> trailing_, 64 - leading_ - trailing_);
     return;
   }
   const int n = 64 - leading - trailing;
-  WriteBits(0b11, 2);
+  WriteBits(0b110, 3);
   WriteBits(static_cast<uint64_t>(leading), 5);
   WriteBits(static_cast<uint64_t>(n - 1), 6);
   WriteBits(x >> trailing, n);
@@ -201,6 +276,29 @@ bool XorIterator::ReadValue() {
     const int n = 64 - leading_ - trailing_;
     if (!ReadBits(n, &x)) return false;
     v_ ^= x << trailing_;
+    return true;
+  }
+  if (!ReadBit(&b)) return false;
+  if (b) {
+    // Decimal delta.
+    uint64_t scale;
+    if (!ReadBits(2, &scale)) return false;
+    int width = 6;
+    for (int w : {12, 20, 48}) {
+      bool more;
+      if (!ReadBit(&more)) return false;
+      if (!more) break;
+      width = w;
+    }
+    uint64_t zz;
+    if (!ReadBits(width, &zz)) return false;
+    int64_t mp;
+    if (!ScaledPrev(v_, static_cast<int>(scale), &mp)) {
+      return Fail("decimal delta on a value without a scaled form");
+    }
+    const double v =
+        static_cast<double>(mp + base::ZigZagDecode(zz)) / kPow10[scale];
+    std::memcpy(&v_, &v, sizeof v_);
     return true;
   }
   uint64_t leading, nm1;

@@ -113,6 +113,64 @@ TEST(XorChunk, EdgeTimestampsAndIrregularIntervals) {
   ExpectRoundTrip(in);
 }
 
+TEST(XorChunk, DecimalValuesRoundTripAndCompress) {
+  std::vector<S> in;
+  int64_t centis = 123456789;
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 240; ++i) {
+    centis += static_cast<int64_t>(rng() % 1500);
+    in.push_back({i * 15000, Bits(static_cast<double>(centis) / 100.0)});
+  }
+  ExpectRoundTrip(in);
+  XorChunk c;
+  for (const S& s : in) c.Append(s.t, FromBits(s.bits));
+  // An XOR of these mantissas costs ~5 bytes; the decimal delta ~2.5.
+  EXPECT_LT(c.bytes().size(), 240u * 3);
+  // Integers, negative decimals, values near the decimal limit, and
+  // switches between decimal and non-decimal values.
+  std::vector<double> mixed = {
+      0,    1,     -1,     1e15,   -9e15, 0.1,   0.2,    0.30000000000000004,
+      -2.5, 1e300, 12.345, 12.346, -0.0,  0.001, 1e-300, 42};
+  in.clear();
+  for (size_t i = 0; i < mixed.size(); ++i) {
+    in.push_back({static_cast<int64_t>(i), Bits(mixed[i])});
+  }
+  ExpectRoundTrip(in);
+}
+
+TEST(XorChunk, RandomMixesRoundTrip) {
+  std::mt19937_64 rng(11);
+  for (int round = 0; round < 300; ++round) {
+    std::vector<S> in;
+    int64_t t = static_cast<int64_t>(rng() % 1000000) - 500000;
+    const int n = 1 + static_cast<int>(rng() % 240);
+    for (int i = 0; i < n; ++i) {
+      t += 1 + static_cast<int64_t>(rng() % 30000);
+      uint64_t bits;
+      switch (rng() % 5) {
+        case 0:
+          bits = rng();
+          break;
+        case 1:
+          bits = Bits(static_cast<double>(
+                          static_cast<int64_t>(rng() % 2000000) - 1000000) /
+                      std::pow(10.0, static_cast<double>(rng() % 4)));
+          break;
+        case 2:
+          bits = in.empty() ? 0 : in.back().bits;
+          break;
+        case 3:
+          bits = Bits(static_cast<double>(rng() % 1000000000000ull));
+          break;
+        default:
+          bits = kStaleNaNBits;
+      }
+      in.push_back({t, bits});
+    }
+    ExpectRoundTrip(in);
+  }
+}
+
 TEST(XorChunk, SingleSample) { ExpectRoundTrip({{42, Bits(3.25)}}); }
 
 TEST(XorChunk, ConstantSeriesCostsAboutOneBitPerSample) {
