@@ -83,18 +83,25 @@ absl::Status AggregateStep(const AggregateExpr& a, const Vector& in,
   std::vector<Group> groups;
   base::LabelsBuilder b;
   for (const VectorSample& s : in) {
-    base::Labels metric = s.labels;
+    // Only count_values changes the labels; the rest read them in place.
+    base::Labels with_value;
+    const base::Labels* metric = &s.labels;
     if (a.op == AggOp::kCountValues) {
-      metric = base::LabelsBuilder(s.labels)
-                   .Set(str_param, FormatValue(s.v))
-                   .Build();
+      with_value = base::LabelsBuilder(s.labels)
+                       .Set(str_param, FormatValue(s.v))
+                       .Build();
+      metric = &with_value;
     }
-    uint64_t key =
-        a.without ? metric.HashWithout(grouping) : metric.HashFor(grouping);
+    uint64_t key = 0;  // `by ()` and topk without grouping: one group
+    if (a.without) {
+      key = metric->HashWithout(grouping);
+    } else if (!grouping.empty()) {
+      key = metric->HashFor(grouping);
+    }
     auto [it, inserted] = index.try_emplace(key, groups.size());
     if (inserted) {
       Group g;
-      b.Reset(metric);
+      b.Reset(*metric);
       if (a.without) {
         for (const auto& l : grouping) b.Del(l);
         b.Del(base::kMetricName);

@@ -126,6 +126,11 @@ absl::StatusOr<QueryResult> Engine::Exec(Queryable& queryable, const Expr& expr,
   ctx.query_end = end_ms;
   int64_t interval = instant ? 1 : step_ms;
   if (instant) end_ms = start_ms;
+  if (!instant && (end_ms - start_ms) / step_ms + 1 > options_.max_samples) {
+    return absl::ResourceExhaustedError(
+        "query processing would load too many samples into memory in query "
+        "execution");
+  }
   Evaluator ev(&ctx, start_ms, end_ms, interval);
   QueryResult result;
   ValueType type = expr.type();

@@ -87,3 +87,42 @@ TEST(Engine, BadQueriesAreBadData) {
 
 }  // namespace
 }  // namespace pantau::metrics::promql
+
+namespace pantau::metrics::promql {
+namespace {
+
+TEST(Engine, SubqueryWithAbsurdStepCountIsRefusedBeforeAllocating) {
+  auto store = MakeStore(1, 10);
+  EngineOptions o;
+  o.max_samples = 1000000;
+  Engine engine(o);
+  auto r =
+      engine.InstantQuery(*store, "max_over_time((1 + m)[1000d:1ms])", 100000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(ErrorType(r.status()), "execution");
+}
+
+TEST(Engine, InstantRangeSelectorReturnsRawSamples) {
+  auto store = MakeStore(1, 10);
+  Engine engine(EngineOptions{});
+  auto r = engine.InstantQuery(*store, "m[1m]", 60000);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->value.type, ValueType::kMatrix);
+  ASSERT_EQ(r->value.matrix().size(), 1u);
+  EXPECT_EQ(r->value.matrix()[0].points.size(), 5u);  // 0,15,30,45,60 s
+}
+
+TEST(Engine, ScalarRangeQueryIsOneUnlabeledSeries) {
+  auto store = MakeStore(1, 10);
+  Engine engine(EngineOptions{});
+  auto r = engine.RangeQuery(*store, "time()", 0, 120000, 60000);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const Matrix& m = r->value.matrix();
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_TRUE(m[0].labels.empty());
+  ASSERT_EQ(m[0].points.size(), 3u);
+  EXPECT_EQ(m[0].points[2].v, 120);
+}
+
+}  // namespace
+}  // namespace pantau::metrics::promql

@@ -101,6 +101,7 @@ absl::StatusOr<EvalValue> Evaluator::Eval(const Expr& e) {
   const int n = NumSteps();
   switch (e.kind) {
     case NodeKind::kNumber: {
+      PANTAU_RETURN_IF_ERROR(ctx_->Charge(n));
       EvalValue v;
       v.type = ValueType::kScalar;
       v.scalar.assign(n, static_cast<const NumberLiteral&>(e).value);
@@ -282,6 +283,13 @@ absl::Status Evaluator::ForEachRangeSeries(const Expr& expr,
   if (new_start < lo) new_start += step;
   int64_t new_end = e_end - sq.offset_ms;
   if (new_end < new_start) return absl::OkStatus();
+  // Every inner step costs memory before any sample is charged; refuse
+  // step counts no query could hold.
+  if ((new_end - new_start) / step + 1 > ctx_->options->max_samples) {
+    return absl::ResourceExhaustedError(
+        "query processing would load too many samples into memory in query "
+        "execution");
+  }
   Evaluator sub(ctx_, new_start, new_end, step);
   PANTAU_ASSIGN_OR_RETURN(EvalValue v, sub.Eval(*sq.expr));
   for (const Series& series : v.matrix) {

@@ -205,6 +205,7 @@ absl::StatusOr<EvalValue> Evaluator::EvalRangeCall(const Call& c,
         out.matrix.push_back(std::move(res));
         return absl::OkStatus();
       }));
+  for (const EvalValue& v : scalars) ctx_->Release(v.Points());
   // Dropping the metric name can make two series one.
   if (!f.keeps_metric_name && out.matrix.size() > 1) {
     std::vector<const std::string*> ls;

@@ -937,6 +937,13 @@ absl::StatusOr<int64_t> ParseDurationMs(std::string_view s) {
     }
     if (u < 0 || u <= last_unit) return bad();
     last_unit = u;
+    // Keep far from int64 limits so offsets and ranges can be added to
+    // timestamps without overflow (about 290,000 years).
+    constexpr int64_t kMax = int64_t{1} << 53;
+    if (n > kMax / kUnits[u].second || total + n * kUnits[u].second > kMax) {
+      return absl::InvalidArgumentError(
+          Cat("duration out of range: \"", s, "\""));
+    }
     total += n * kUnits[u].second;
     i = k;
   }

@@ -48,6 +48,42 @@ TEST(Parser, TypeErrors) {
             "1:13: parse error: offset may not be set multiple times");
 }
 
+TEST(Parser, HugeDurationsAreErrors) {
+  EXPECT_EQ(ErrorOf("x[999999999999999y]"),
+            "1:3: parse error: duration out of range: \"999999999999999y\"");
+  EXPECT_NE(ErrorOf("x offset 99999999999y"), "");
+  EXPECT_NE(ErrorOf("x @ 1e300"), "");
+}
+
+TEST(Parser, Literals) {
+  auto num = [](std::string_view q) {
+    auto e = ParseExpr(q);
+    EXPECT_TRUE(e.ok()) << q;
+    return static_cast<const NumberLiteral&>(**e).value;
+  };
+  EXPECT_EQ(num("0x1F"), 31);
+  EXPECT_EQ(num("1e3"), 1000);
+  EXPECT_EQ(num(".5"), 0.5);
+}
+
+TEST(Parser, UnaryMinusBindsLooserThanPower) {
+  auto e = ParseExpr("-2 ^ 2");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ((*e)->kind, NodeKind::kUnary);
+  EXPECT_EQ((*e)->String(), "-2 ^ 2");
+}
+
+TEST(Parser, StringEscapes) {
+  auto e = ParseExpr(R"(x{a="\u00e9\n\"", b='\'', c=`\raw`})");
+  ASSERT_TRUE(e.ok()) << e.status();
+  const auto& vs = static_cast<const VectorSelector&>(**e);
+  EXPECT_EQ(vs.matchers[1].value(), "\xc3\xa9\n\"");
+  EXPECT_EQ(vs.matchers[2].value(), "'");
+  EXPECT_EQ(vs.matchers[3].value(), "\\raw");
+  EXPECT_NE(ErrorOf(R"(x{a="\q"})"), "");
+  EXPECT_NE(ErrorOf("x{a=\"unterminated}"), "");
+}
+
 TEST(Parser, PathologicalRegexIsAnErrorNotACrash) {
   EXPECT_NE(ErrorOf("x{a=~\"(\"}"), "");
   EXPECT_NE(ErrorOf("x{a=~\"a{1000000}\"}"), "");
