@@ -9,8 +9,10 @@
 //     retention: {time: 15d, size: 10GB}
 //   log: {level: info, format: logfmt}
 //
-// The loader is strict: an unknown or mistyped key, or a value of the
-// wrong type, is an error naming the file, the line and the key path,
+// `global` and `scrape_configs` are decoded by the scrape module
+// (metrics/scrape/config.h), as strictly. The loader is strict: an unknown or
+// mistyped key, or a value of the wrong type, is an error naming the file, the
+// line and the key path,
 //   pantau.yml:3: web.listen_adress: unknown field (did you mean
 //   listen_address?)
 // so a typo never silently falls back to a default.

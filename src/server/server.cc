@@ -14,6 +14,7 @@
 #include "net/http_server.h"
 #include "net/router.h"
 #include "pantau/sdk/metrics.h"
+#include "server/metrics_signal.h"
 #include "server/self_metrics.h"
 
 namespace pantau::server {
@@ -38,7 +39,8 @@ Server::Server(Options options, std::vector<FlagOverride> flags)
       flags_(std::move(flags)),
       registry_(std::make_unique<sdk::Registry>()),
       self_metrics_(std::make_unique<SelfMetrics>(registry_.get())),
-      router_(std::make_shared<net::Router>()) {}
+      router_(std::make_shared<net::Router>()),
+      metrics_(std::make_unique<MetricsSignal>()) {}
 
 Server::~Server() { Shutdown(); }
 
@@ -138,6 +140,7 @@ absl::Status Server::Start() {
   PANTAU_RETURN_IF_ERROR(ApplyLogging(opts));
   PANTAU_RETURN_IF_ERROR(LockDataDir());
   RegisterRoutes();
+  PANTAU_RETURN_IF_ERROR(metrics_->RegisterRoutes(*router_));
 
   net::HttpServer::Options http;
   http.listen_address = opts.web_listen_address;
@@ -152,7 +155,13 @@ absl::Status Server::Start() {
   PANTAU_RETURN_IF_ERROR(http_->Start());
   PANTAU_LOG(kInfo, "listening",
              {{"address", opts.web_listen_address}, {"port", http_->port()}});
-  // Storage recovery will run here before the server reports ready.
+  // Serve /-/healthy (and 503 on /-/ready) while storage recovers, as
+  // Prometheus does, so orchestrators can tell "starting" from "dead".
+  absl::Status opened = metrics_->Open(opts, registry_.get());
+  if (!opened.ok()) {
+    http_->Shutdown(absl::ZeroDuration());
+    return opened;
+  }
   ready_.store(true);
   PANTAU_LOG(kInfo, "server is ready to receive requests",
              {{"storage_path", opts.storage_path}});
@@ -169,6 +178,13 @@ absl::Status Server::Reload() {
     return resolved.status();
   }
   Options next = *std::move(resolved);
+  absl::Status scrape = metrics_->Reload(next);
+  if (!scrape.ok()) {
+    self_metrics_->RecordReload(false);
+    PANTAU_LOG(kError, "error reloading config, keeping the running one",
+               {{"err", scrape}});
+    return scrape;
+  }
   if (next.web_listen_address != options_.web_listen_address) {
     PANTAU_LOG(kWarn, "web.listen_address changes only on restart",
                {{"running", options_.web_listen_address},
@@ -197,6 +213,10 @@ void Server::Shutdown() {
     PANTAU_LOG(kInfo, "stopping HTTP server, letting requests finish",
                {{"grace", options().web_shutdown_timeout}});
     http_->Shutdown(options().web_shutdown_timeout);
+  }
+  absl::Status closed = metrics_->Close();
+  if (!closed.ok()) {
+    PANTAU_LOG(kError, "error closing metrics storage", {{"err", closed}});
   }
   if (lock_fd_ >= 0) {
     ::flock(lock_fd_, LOCK_UN);

@@ -30,6 +30,7 @@ class Router;
 
 namespace pantau::server {
 
+class MetricsSignal;
 class SelfMetrics;
 
 class Server {
@@ -74,6 +75,7 @@ class Server {
   std::unique_ptr<SelfMetrics> self_metrics_;
   std::shared_ptr<net::Router> router_;
   std::unique_ptr<net::HttpServer> http_;
+  std::unique_ptr<MetricsSignal> metrics_;
   std::function<void()> on_quit_;
   std::atomic<bool> ready_{false};
   int lock_fd_ = -1;

@@ -1,0 +1,203 @@
+#include "server/metrics_signal.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "base/log.h"
+#include "base/status_macros.h"
+#include "metrics/ingest/remote_write.h"
+#include "metrics/scrape/config.h"
+#include "metrics/scrape/net_fetcher.h"
+#include "metrics/scrape/scrape_manager.h"
+#include "metrics/tsdb/db.h"
+#include "net/http_client.h"
+#include "net/router.h"
+#include "pantau/sdk/metrics.h"
+
+namespace pantau::server {
+namespace {
+
+using metrics::ingest::RejectReason;
+
+void RegisterStorageMetrics(sdk::Registry* registry, metrics::tsdb::DB* db,
+                            metrics::ingest::IngestCounters* counters) {
+  // Stats are read at scrape time: nothing on the ingest path changes.
+  auto stat = [db](auto field) {
+    return [db, field] { return static_cast<double>(db->GetStats().*field); };
+  };
+  using metrics::tsdb::Stats;
+  registry->AddCallbackGauge("pantau_tsdb_head_series",
+                             "Active series in the head block.",
+                             stat(&Stats::head_series));
+  registry->AddCallbackGauge("pantau_tsdb_head_memory_bytes",
+                             "Approximate memory held by the head block.",
+                             stat(&Stats::head_memory_bytes));
+  registry->AddCallbackCounter("pantau_tsdb_head_samples_appended_total",
+                               "Samples appended to the head.",
+                               stat(&Stats::samples_appended));
+  registry->AddCallbackCounter("pantau_tsdb_head_series_created_total",
+                               "Series created in the head.",
+                               stat(&Stats::head_series_created));
+  registry->AddCallbackGauge("pantau_tsdb_blocks_loaded",
+                             "Persistent blocks on disk.",
+                             stat(&Stats::blocks));
+  registry->AddCallbackGauge("pantau_tsdb_storage_blocks_bytes",
+                             "Bytes used by persistent blocks.",
+                             stat(&Stats::block_bytes));
+  registry->AddCallbackGauge("pantau_tsdb_wal_storage_size_bytes",
+                             "Bytes used by the write-ahead log.",
+                             stat(&Stats::wal_bytes));
+  registry->AddCallbackCounter("pantau_tsdb_compactions_total",
+                               "Block compactions done.",
+                               stat(&Stats::compactions));
+  registry->AddCallbackCounter("pantau_tsdb_wal_corruptions_total",
+                               "WAL segments cut at a torn or corrupt record.",
+                               stat(&Stats::wal_corruptions));
+  registry->AddCallbackGauge("pantau_tsdb_wal_replay_duration_seconds",
+                             "How long the last WAL replay took.",
+                             stat(&Stats::wal_replay_seconds));
+  registry->AddCallbackCounter(
+      "pantau_tsdb_wal_fsyncs_total", "WAL fsync calls.",
+      [db] { return static_cast<double>(db->GetStats().wal.fsyncs); });
+  registry->AddCallbackCounter("pantau_tsdb_wal_fsync_duration_seconds_total",
+                               "Seconds spent in WAL fsync calls.", [db] {
+                                 return db->GetStats().wal.fsync_seconds;
+                               });
+  registry->AddCallbackCounter(
+      "pantau_tsdb_wal_fsync_failures_total", "WAL fsync calls that failed.",
+      [db] { return static_cast<double>(db->GetStats().wal.fsync_failures); });
+  registry->AddCallback(
+      {.name = "pantau_tsdb_rejected_samples_total",
+       .help = "Samples the TSDB refused, by reason.",
+       .label_names = {"reason"}},
+      sdk::MetricType::kCounter, [db](sdk::CallbackObserver& o) {
+        for (const auto& [reason, n] : db->GetStats().rejected) {
+          o.Observe({reason}, static_cast<double>(n));
+        }
+      });
+  registry->AddCallbackCounter(
+      "pantau_ingest_requests_total", "Write requests received.",
+      [counters] { return static_cast<double>(counters->requests.load()); });
+  registry->AddCallbackCounter(
+      "pantau_ingest_samples_total", "Samples accepted from write requests.",
+      [counters] {
+        return static_cast<double>(counters->samples_accepted.load());
+      });
+  registry->AddCallback(
+      {.name = "pantau_ingest_rejected_total",
+       .help = "Samples or requests rejected at ingest, by reason.",
+       .label_names = {"reason"}},
+      sdk::MetricType::kCounter, [counters](sdk::CallbackObserver& o) {
+        counters->ForEachRejected([&](std::string_view reason, uint64_t n) {
+          o.Observe({std::string(reason)}, static_cast<double>(n));
+        });
+      });
+}
+
+}  // namespace
+
+absl::StatusOr<metrics::scrape::ScrapeSettings> LoadScrapeSettings(
+    const std::string& config_file) {
+  if (config_file.empty()) return metrics::scrape::ScrapeSettings{};
+  std::ifstream in(config_file);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read config file ", config_file));
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return metrics::scrape::ParseScrapeConfigsText(buf.str(), config_file);
+}
+
+MetricsSignal::MetricsSignal() = default;
+MetricsSignal::~MetricsSignal() { (void)Close(); }
+
+metrics::Storage* MetricsSignal::storage() { return db_.get(); }
+
+absl::Status MetricsSignal::Open(const Options& options,
+                                 sdk::Registry* registry) {
+  PANTAU_ASSIGN_OR_RETURN(metrics::scrape::ScrapeSettings settings,
+                          LoadScrapeSettings(options.config_file));
+  metrics::tsdb::Options db_options;
+  db_options.dir = options.storage_path + "/metrics";
+  db_options.retention_ms =
+      absl::ToInt64Milliseconds(options.storage_retention_time);
+  db_options.retention_bytes =
+      static_cast<uint64_t>(options.storage_retention_size);
+  absl::Time start = absl::Now();
+  PANTAU_LOG(kInfo, "opening metrics storage", {{"dir", db_options.dir}});
+  PANTAU_ASSIGN_OR_RETURN(db_, metrics::tsdb::DB::Open(db_options));
+  PANTAU_LOG(kInfo, "metrics storage ready",
+             {{"took", absl::Now() - start},
+              {"head_series", db_->GetStats().head_series}});
+
+  counters_ = std::make_unique<metrics::ingest::IngestCounters>();
+  metrics::ingest::RemoteWriteOptions rw;
+  rw.max_decompressed_bytes =
+      static_cast<size_t>(options.web_max_request_bytes);
+  remote_write_ = std::make_unique<metrics::ingest::RemoteWriteReceiver>(
+      db_.get(), counters_.get(), rw);
+  RegisterStorageMetrics(registry, db_.get(), counters_.get());
+
+  scrape_client_ = std::make_unique<net::HttpClient>();
+  fetcher_ =
+      std::make_unique<metrics::scrape::NetFetcher>(scrape_client_.get());
+  metrics::scrape::ScrapeManagerOptions sm;
+  sm.storage = db_.get();
+  sm.fetcher = fetcher_.get();
+  scrape_ = std::make_unique<metrics::scrape::ScrapeManager>(sm);
+  PANTAU_RETURN_IF_ERROR(scrape_->ApplyConfig(settings));
+  scrape_->Start();
+  open_.store(true, std::memory_order_release);
+  PANTAU_LOG(kInfo, "scrape manager started",
+             {{"jobs", static_cast<int64_t>(settings.scrape_configs.size())}});
+  return absl::OkStatus();
+}
+
+absl::Status MetricsSignal::RegisterRoutes(net::Router& router) {
+  // Prometheus remote_write v1: snappy-compressed protobuf. 204 on
+  // success; 400 for data the sender must not retry; 5xx only for storage
+  // failures worth retrying.
+  net::RouteOptions ingest{.executor = net::Executor::kIngest};
+  return router.Handle(
+      "POST", "/api/v1/write",
+      [this](const net::HttpRequest& request, net::RequestContext&) {
+        if (!open_.load(std::memory_order_acquire)) {
+          return net::HttpResponse::Error(
+              503, "pantau is starting: metrics storage recovery in progress");
+        }
+        metrics::ingest::PushResult r = remote_write_->Handle(
+            request.body, request.Header("Content-Encoding"));
+        if (r.http_status == 204) {
+          net::HttpResponse resp;
+          resp.status = 204;
+          return resp;
+        }
+        return net::HttpResponse::Error(r.http_status, r.message);
+      },
+      ingest);
+}
+
+absl::Status MetricsSignal::Reload(const Options& options) {
+  PANTAU_ASSIGN_OR_RETURN(metrics::scrape::ScrapeSettings settings,
+                          LoadScrapeSettings(options.config_file));
+  if (scrape_) PANTAU_RETURN_IF_ERROR(scrape_->ApplyConfig(settings));
+  return absl::OkStatus();
+}
+
+absl::Status MetricsSignal::Close() {
+  open_.store(false);
+  if (scrape_) {
+    scrape_->Stop();
+    scrape_.reset();
+  }
+  absl::Status s;
+  if (db_) {
+    s = db_->Close();
+    db_.reset();
+  }
+  return s;
+}
+
+}  // namespace pantau::server
