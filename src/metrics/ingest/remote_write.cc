@@ -42,29 +42,50 @@ PushResult RemoteWriteReceiver::Handle(std::string_view body,
         absl::StrCat("request body of ", body.size(),
                      " bytes exceeds the limit of ", options_.max_body_bytes));
   }
-  if (!content_encoding.empty() && content_encoding != "snappy") {
+  const bool snappy = content_encoding == "snappy";
+  if (!snappy && !content_encoding.empty() && content_encoding != "identity") {
     return Fail(
         counters_, RejectReason::kCorruptCompression, 400,
         absl::StrCat("unsupported Content-Encoding \"", Sv(content_encoding),
                      "\"; remote_write bodies are snappy"));
   }
-  absl::StatusOr<std::string> raw = base::Decompress(
-      base::Codec::kSnappy, body, options_.max_decompressed_bytes);
-  if (!raw.ok()) {
-    if (raw.status().code() == absl::StatusCode::kResourceExhausted) {
-      return Fail(counters_, RejectReason::kTooLarge, 413,
-                  std::string(raw.status().message()));
-    }
-    return Fail(counters_, RejectReason::kCorruptCompression, 400,
-                absl::StrCat("corrupt snappy body: ", raw.status().message()));
-  }
-
   google::protobuf::Arena arena;
   auto* req =
       google::protobuf::Arena::CreateMessage<prometheus::WriteRequest>(&arena);
-  if (!req->ParseFromArray(raw->data(), static_cast<int>(raw->size()))) {
-    return Fail(counters_, RejectReason::kBadProtobuf, 400,
-                "body is not a valid prometheus.WriteRequest protobuf");
+  std::string raw;
+  bool parsed = false;
+  if (!snappy) {
+    parsed = req->ParseFromArray(body.data(), static_cast<int>(body.size()));
+    // Snappy bytes can happen to parse as a message of unknown fields;
+    // such a "request" is really a compressed body without its header.
+    if (parsed && req->timeseries_size() == 0 &&
+        !req->GetReflection()->GetUnknownFields(*req).empty()) {
+      parsed = false;
+    }
+    if (!parsed) req->Clear();
+  }
+  if (!parsed) {
+    absl::StatusOr<std::string> d = base::Decompress(
+        base::Codec::kSnappy, body, options_.max_decompressed_bytes);
+    if (!d.ok()) {
+      if (d.status().code() == absl::StatusCode::kResourceExhausted) {
+        return Fail(counters_, RejectReason::kTooLarge, 413,
+                    std::string(d.status().message()));
+      }
+      if (snappy) {
+        return Fail(
+            counters_, RejectReason::kCorruptCompression, 400,
+            absl::StrCat("corrupt snappy body: ", d.status().message()));
+      }
+      return Fail(counters_, RejectReason::kBadProtobuf, 400,
+                  "body is neither a prometheus.WriteRequest protobuf nor "
+                  "snappy-compressed one");
+    }
+    raw = *std::move(d);
+    if (!req->ParseFromArray(raw.data(), static_cast<int>(raw.size()))) {
+      return Fail(counters_, RejectReason::kBadProtobuf, 400,
+                  "body is not a valid prometheus.WriteRequest protobuf");
+    }
   }
 
   PushResult result;

@@ -50,8 +50,12 @@ class RemoteWriteReceiver {
   RemoteWriteReceiver(Appendable* storage, IngestCounters* counters,
                       RemoteWriteOptions options = {});
 
-  // `content_encoding` is the request's Content-Encoding header: "snappy"
-  // (what senders use) or empty, which is read as snappy too.
+  // `content_encoding` describes `body`: "snappy" (as senders send it), or
+  // "" / "identity" when the HTTP layer has already undone the encoding
+  // (pantau::net's server does, and drops the header). An unencoded body
+  // that does not parse is also tried as snappy, for senders that omit
+  // the header. When the HTTP layer itself rejects a corrupt body, it
+  // should count it with counters->Reject(kCorruptCompression).
   PushResult Handle(std::string_view body, std::string_view content_encoding);
 
  private:

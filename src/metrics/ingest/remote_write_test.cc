@@ -81,7 +81,7 @@ TEST_F(RemoteWriteTest, CorruptSnappyIs400AndCounted) {
 TEST_F(RemoteWriteTest, BadProtobufIs400) {
   std::string body =
       *base::Compress(base::Codec::kSnappy, "\x0a\xff\xff\xff\xff\x0f");
-  PushResult r = rx_.Handle(body, "");
+  PushResult r = rx_.Handle(body, "snappy");
   EXPECT_EQ(r.http_status, 400);
   EXPECT_EQ(counters_.Rejected(RejectReason::kBadProtobuf), 1u);
 }
@@ -163,6 +163,21 @@ TEST_F(RemoteWriteTest, NativeHistogramsRejectedAsUnsupported) {
 
 TEST_F(RemoteWriteTest, UnknownEncodingIs400) {
   EXPECT_EQ(rx_.Handle("x", "gzip").http_status, 400);
+}
+
+TEST_F(RemoteWriteTest, AlreadyDecodedBodyAndMissingHeader) {
+  // pantau::net's server undoes Content-Encoding before the handler runs.
+  prometheus::WriteRequest req;
+  AddSeries(&req, {{"__name__", "a"}}, {{1000, 1}});
+  EXPECT_EQ(rx_.Handle(req.SerializeAsString(), "identity").http_status, 204);
+  // A sender that omits Content-Encoding but snappy-compresses anyway.
+  prometheus::WriteRequest req2;
+  AddSeries(&req2, {{"__name__", "a"}}, {{2000, 1}});
+  EXPECT_EQ(rx_.Handle(Body(req2), "").http_status, 204);
+  EXPECT_EQ(store_.Series(Labels::Of({{"__name__", "a"}})).size(), 2u);
+  PushResult r = rx_.Handle("\xff\xff garbage", "");
+  EXPECT_EQ(r.http_status, 400);
+  EXPECT_EQ(counters_.Rejected(RejectReason::kBadProtobuf), 1u);
 }
 
 }  // namespace
