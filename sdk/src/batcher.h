@@ -56,6 +56,9 @@ class Batcher {
     }
     queue_.push_back(std::move(item));
     ++accepted_;
+    // Wake the worker only when a batch is full: signalling on every push
+    // would cost each span a futex call.
+    if (queue_.size() == options_.max_batch_size) work_cv_.Signal();
   }
 
   absl::Status ForceFlush(absl::Duration timeout) {
@@ -70,6 +73,7 @@ class Batcher {
       if (stopping_) return absl::OkStatus();
       status = FlushLocked(timeout);
       stopping_ = true;
+      work_cv_.Signal();
     }
     if (worker_.joinable()) worker_.join();
     return status;
@@ -93,18 +97,16 @@ class Batcher {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     const uint64_t target = accepted_;
     const uint64_t failed_before = failed_;
-    struct Arg {
-      Batcher* self;
-      uint64_t target;
-    } arg{this, target};
     ++flush_waiters_;
-    bool done =
-        mu_.AwaitWithTimeout(absl::Condition(
-                                 +[](Arg* a) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                                   return a->self->done_ >= a->target;
-                                 },
-                                 &arg),
-                             timeout);
+    work_cv_.Signal();
+    absl::Time deadline = absl::Now() + timeout;
+    bool done = true;
+    while (done_ < target) {
+      if (done_cv_.WaitWithDeadline(&mu_, deadline) && done_ < target) {
+        done = false;
+        break;
+      }
+    }
     --flush_waiters_;
     if (!done) return absl::DeadlineExceededError("flush timed out");
     if (failed_ != failed_before) {
@@ -122,11 +124,14 @@ class Batcher {
   void Run() {
     std::vector<T> batch;
     absl::MutexLock lock(&mu_);
+    absl::Time deadline = absl::Now() + options_.schedule_delay;
     while (true) {
-      mu_.AwaitWithTimeout(absl::Condition(this, &Batcher::ReadyLocked),
-                           options_.schedule_delay);
+      while (!ReadyLocked()) {
+        if (work_cv_.WaitWithDeadline(&mu_, deadline)) break;  // timed out
+      }
       if (queue_.empty()) {
         if (stopping_) return;
+        deadline = absl::Now() + options_.schedule_delay;
         continue;
       }
       size_t n = std::min(queue_.size(), options_.max_batch_size);
@@ -137,6 +142,7 @@ class Batcher {
       }
       mu_.Unlock();
       absl::Status status = export_(batch);
+      batch.clear();  // free the items outside the lock
       mu_.Lock();
       done_ += n;
       if (status.ok()) {
@@ -145,12 +151,18 @@ class Batcher {
         failed_ += n;
         last_error_ = std::string(status.message());
       }
+      done_cv_.SignalAll();
+      if (queue_.size() < options_.max_batch_size) {
+        deadline = absl::Now() + options_.schedule_delay;
+      }
     }
   }
 
   BatchOptions options_;
   ExportFn export_;
   mutable absl::Mutex mu_;
+  absl::CondVar work_cv_;  // worker: a batch is full, flush or stop
+  absl::CondVar done_cv_;  // flushers: done_ moved
   std::deque<T> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int flush_waiters_ ABSL_GUARDED_BY(mu_) = 0;

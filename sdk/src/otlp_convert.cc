@@ -93,9 +93,10 @@ void ToResource(const Resource& resource, otlp::resource::v1::Resource* out) {
   ToKeyValues(resource.attributes(), out->mutable_attributes());
 }
 
-otlp::collector::trace::v1::ExportTraceServiceRequest ToTraceRequest(
-    const std::vector<std::unique_ptr<SpanData>>& spans) {
-  otlp::collector::trace::v1::ExportTraceServiceRequest req;
+void ToTraceRequest(
+    const std::vector<std::unique_ptr<SpanData>>& spans,
+    otlp::collector::trace::v1::ExportTraceServiceRequest* out_req) {
+  auto& req = *out_req;
   using RS = otlp::trace::v1::ResourceSpans;
   using SS = otlp::trace::v1::ScopeSpans;
   std::vector<std::pair<const Resource*, RS*>> resources;
@@ -151,12 +152,12 @@ otlp::collector::trace::v1::ExportTraceServiceRequest ToTraceRequest(
       st->set_message(s.status_message);
     }
   }
-  return req;
 }
 
-otlp::collector::logs::v1::ExportLogsServiceRequest ToLogsRequest(
-    const std::vector<std::unique_ptr<LogRecord>>& records) {
-  otlp::collector::logs::v1::ExportLogsServiceRequest req;
+void ToLogsRequest(
+    const std::vector<std::unique_ptr<LogRecord>>& records,
+    otlp::collector::logs::v1::ExportLogsServiceRequest* out_req) {
+  auto& req = *out_req;
   using RL = otlp::logs::v1::ResourceLogs;
   using SL = otlp::logs::v1::ScopeLogs;
   std::vector<std::pair<const Resource*, RL*>> resources;
@@ -189,14 +190,14 @@ otlp::collector::logs::v1::ExportLogsServiceRequest ToLogsRequest(
       out->set_flags(r.trace_flags);
     }
   }
-  return req;
 }
 
-otlp::collector::metrics::v1::ExportMetricsServiceRequest ToMetricsRequest(
+void ToMetricsRequest(
     const std::vector<FamilySnapshot>& families, const Resource& resource,
-    int64_t time_unix_nano) {
+    int64_t time_unix_nano,
+    otlp::collector::metrics::v1::ExportMetricsServiceRequest* out_req) {
   namespace m = otlp::metrics::v1;
-  otlp::collector::metrics::v1::ExportMetricsServiceRequest req;
+  auto& req = *out_req;
   auto* rm = req.add_resource_metrics();
   ToResource(resource, rm->mutable_resource());
   auto* sm = rm->add_scope_metrics();
@@ -254,7 +255,6 @@ otlp::collector::metrics::v1::ExportMetricsServiceRequest ToMetricsRequest(
       }
     }
   }
-  return req;
 }
 
 }  // namespace pantau::sdk::internal

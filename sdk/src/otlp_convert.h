@@ -31,17 +31,20 @@ void ToResource(const Resource& resource, otlp::resource::v1::Resource* out);
 
 // Spans are grouped by resource, then by instrumentation scope, keeping the
 // order in which each first appears.
-otlp::collector::trace::v1::ExportTraceServiceRequest ToTraceRequest(
-    const std::vector<std::unique_ptr<SpanData>>& spans);
+// The request messages may live on an arena (the exporters use one so a
+// batch costs a few block allocations instead of one per field).
+void ToTraceRequest(const std::vector<std::unique_ptr<SpanData>>& spans,
+                    otlp::collector::trace::v1::ExportTraceServiceRequest* req);
 
-otlp::collector::logs::v1::ExportLogsServiceRequest ToLogsRequest(
-    const std::vector<std::unique_ptr<LogRecord>>& records);
+void ToLogsRequest(const std::vector<std::unique_ptr<LogRecord>>& records,
+                   otlp::collector::logs::v1::ExportLogsServiceRequest* req);
 
 // All families under one resource and the scope "pantau.sdk"; points are
 // cumulative and stamped with `time_unix_nano`.
-otlp::collector::metrics::v1::ExportMetricsServiceRequest ToMetricsRequest(
+void ToMetricsRequest(
     const std::vector<FamilySnapshot>& families, const Resource& resource,
-    int64_t time_unix_nano);
+    int64_t time_unix_nano,
+    otlp::collector::metrics::v1::ExportMetricsServiceRequest* req);
 
 }  // namespace pantau::sdk::internal
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "google/protobuf/arena.h"
 #include "otlp_convert.h"
 
 namespace pantau::sdk {
@@ -47,10 +48,14 @@ absl::Status OtlpSpanExporter::Export(
   if (batch.empty()) return absl::OkStatus();
   using Resp =
       opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse;
+  google::protobuf::Arena arena;
+  auto* req = google::protobuf::Arena::CreateMessage<
+      opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest>(
+      &arena);
+  internal::ToTraceRequest(batch, req);
   return Send<Resp>(
-      options_, OtlpSignal::kTraces,
-      internal::ToTraceRequest(batch).SerializeAsString(), &rejected_, &failed_,
-      +[](const Resp& r) -> int64_t {
+      options_, OtlpSignal::kTraces, req->SerializeAsString(), &rejected_,
+      &failed_, +[](const Resp& r) -> int64_t {
         return r.partial_success().rejected_spans();
       });
 }
@@ -63,10 +68,14 @@ absl::Status OtlpLogRecordExporter::Export(
   if (batch.empty()) return absl::OkStatus();
   using Resp =
       opentelemetry::proto::collector::logs::v1::ExportLogsServiceResponse;
+  google::protobuf::Arena arena;
+  auto* req = google::protobuf::Arena::CreateMessage<
+      opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest>(
+      &arena);
+  internal::ToLogsRequest(batch, req);
   return Send<Resp>(
-      options_, OtlpSignal::kLogs,
-      internal::ToLogsRequest(batch).SerializeAsString(), &rejected_, &failed_,
-      +[](const Resp& r) -> int64_t {
+      options_, OtlpSignal::kLogs, req->SerializeAsString(), &rejected_,
+      &failed_, +[](const Resp& r) -> int64_t {
         return r.partial_success().rejected_log_records();
       });
 }
@@ -81,11 +90,14 @@ absl::Status OtlpMetricExporter::Export(
   if (time_unix_nano == 0) time_unix_nano = NowUnixNano();
   using Resp = opentelemetry::proto::collector::metrics::v1::
       ExportMetricsServiceResponse;
+  google::protobuf::Arena arena;
+  auto* req = google::protobuf::Arena::CreateMessage<
+      opentelemetry::proto::collector::metrics::v1::
+          ExportMetricsServiceRequest>(&arena);
+  internal::ToMetricsRequest(families, resource, time_unix_nano, req);
   return Send<Resp>(
-      options_, OtlpSignal::kMetrics,
-      internal::ToMetricsRequest(families, resource, time_unix_nano)
-          .SerializeAsString(),
-      &rejected_, &failed_, +[](const Resp& r) -> int64_t {
+      options_, OtlpSignal::kMetrics, req->SerializeAsString(), &rejected_,
+      &failed_, +[](const Resp& r) -> int64_t {
         return r.partial_success().rejected_data_points();
       });
 }
