@@ -6,11 +6,12 @@
 namespace pantau::outbox {
 
 Consumer::Consumer(Source* source, std::string name, InboxFn inbox,
-                   ConsumerOptions options)
+                   ConsumerOptions options, InboxBatchFn batch)
     : source_(source),
       name_(std::move(name)),
       inbox_(std::move(inbox)),
-      options_(options) {}
+      options_(options),
+      batch_(std::move(batch)) {}
 
 absl::StatusOr<int> Consumer::PollOnce() {
   Instrumentation* inst = GetInstrumentation();
@@ -18,6 +19,42 @@ absl::StatusOr<int> Consumer::PollOnce() {
       source_->Fetch(options_.batch_size, options_.fetch_timeout);
   if (!batch.ok()) return batch.status();
   int handled = 0;
+  if (batch_ && batch->size() > 1) {
+    std::vector<const Message*> msgs;
+    std::vector<std::unique_ptr<SpanScope>> spans;
+    for (auto& d : *batch) {
+      msgs.push_back(&d->message());
+      spans.push_back(
+          inst->StartProcess(d->message(), source_->system(), name_));
+    }
+    absl::StatusOr<std::vector<InboxResult>> r = batch_(msgs);
+    bool ok = r.ok() && r->size() == msgs.size();
+    absl::Status result =
+        ok ? absl::OkStatus()
+           : (!r.ok() ? r.status()
+                      : absl::InternalError("inbox batch result count"));
+    if (ok) {
+      for (size_t i = 0; i < batch->size(); ++i) {
+        absl::Status ack = (*batch)[i]->Ack();
+        if (!ack.ok()) {
+          PANTAU_LOG(
+              kWarn, "outbox consumer ack failed",
+              {{"consumer", name_}, {"id", msgs[i]->id}, {"error", ack}});
+        }
+        if ((*r)[i] == InboxResult::kDuplicate) {
+          inst->OnInboxDuplicate(name_);
+        } else {
+          inst->OnInboxProcessed(name_);
+        }
+      }
+    }
+    // Spans activated in order end in reverse, restoring each scope.
+    for (size_t i = spans.size(); i-- > 0;) {
+      if (spans[i] != nullptr) spans[i]->End(result);
+    }
+    if (ok) return static_cast<int>(batch->size());
+    // Fall through: one by one, so only a failing message is naked.
+  }
   for (auto& d : *batch) {
     const Message& m = d->message();
     std::unique_ptr<SpanScope> span =

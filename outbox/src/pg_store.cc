@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
@@ -445,6 +446,58 @@ absl::StatusOr<InboxResult> PgInbox::Process(const Message& m,
   if (duplicate) return InboxResult::kDuplicate;
   if (!s.ok()) return s;
   return InboxResult::kProcessed;
+}
+
+absl::StatusOr<std::vector<InboxResult>> PgInbox::ProcessBatch(
+    const std::vector<const Message*>& messages, const Handler& handler) {
+  if (PQtransactionStatus(conn_) != PQTRANS_IDLE) {
+    if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
+    if (PQtransactionStatus(conn_) != PQTRANS_IDLE) {
+      return absl::FailedPreconditionError(
+          "inbox Process needs an idle connection");
+    }
+  }
+  std::vector<InboxResult> results;
+  if (messages.empty()) return results;
+  absl::Status s = InTx(conn_, [&]() -> absl::Status {
+    // Ids go in as a text array; message ids are UUIDs (no quoting needed)
+    // but quote anyway so any id is safe.
+    std::string arr = "{";
+    for (size_t i = 0; i < messages.size(); ++i) {
+      if (i > 0) arr += ',';
+      arr += '"';
+      for (char c : messages[i]->id) {
+        if (c == '"' || c == '\\') arr += '\\';
+        arr += c;
+      }
+      arr += '"';
+    }
+    arr += '}';
+    std::string at = Ms(clock_->Now());
+    PANTAU_ASSIGN_OR_RETURN(
+        PgResult r,
+        PgExec(conn_,
+               "INSERT INTO pantau_inbox (consumer, message_id, processed_at) "
+               "SELECT $1, id, $3 FROM unnest($2::text[]) AS id "
+               "ON CONFLICT DO NOTHING RETURNING message_id",
+               {{consumer_}, {arr}, {at}}));
+    absl::flat_hash_set<std::string> fresh;
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      fresh.insert(PQgetvalue(r.get(), i, 0));
+    }
+    for (const Message* m : messages) {
+      // erase: a second copy of the same id in one batch is a duplicate.
+      if (fresh.erase(m->id) == 0) {
+        results.push_back(InboxResult::kDuplicate);
+        continue;
+      }
+      PANTAU_RETURN_IF_ERROR(handler(conn_, *m));
+      results.push_back(InboxResult::kProcessed);
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return results;
 }
 
 }  // namespace pantau::outbox

@@ -395,4 +395,48 @@ absl::StatusOr<InboxResult> SqliteInbox::Process(const Message& m,
   return InboxResult::kProcessed;
 }
 
+absl::StatusOr<std::vector<InboxResult>> SqliteInbox::ProcessBatch(
+    const std::vector<const Message*>& messages, const Handler& handler) {
+  if (!sqlite3_get_autocommit(db_)) {
+    return absl::FailedPreconditionError(
+        "inbox Process needs a connection without an open transaction");
+  }
+  if (insert_ == nullptr) {
+    int rc = sqlite3_prepare_v3(
+        db_,
+        "INSERT OR IGNORE INTO pantau_inbox (consumer, message_id, "
+        "processed_at) VALUES (?1, ?2, ?3)",
+        -1, SQLITE_PREPARE_PERSISTENT, &insert_, nullptr);
+    if (rc != SQLITE_OK) {
+      insert_ = nullptr;
+      return SqliteError(db_, rc, "prepare inbox insert");
+    }
+  }
+  std::vector<InboxResult> results;
+  results.reserve(messages.size());
+  int64_t now = absl::ToUnixMillis(clock_->Now());
+  absl::Status s = InWriteTx(db_, [&]() -> absl::Status {
+    for (const Message* m : messages) {
+      sqlite3_reset(insert_);
+      sqlite3_bind_text(insert_, 1, consumer_.data(),
+                        static_cast<int>(consumer_.size()), SQLITE_STATIC);
+      sqlite3_bind_text(insert_, 2, m->id.data(),
+                        static_cast<int>(m->id.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(insert_, 3, now);
+      int rc = sqlite3_step(insert_);
+      sqlite3_reset(insert_);
+      if (rc != SQLITE_DONE) return SqliteError(db_, rc, "inbox insert");
+      if (sqlite3_changes(db_) == 0) {
+        results.push_back(InboxResult::kDuplicate);
+        continue;
+      }
+      PANTAU_RETURN_IF_ERROR(handler(db_, *m));
+      results.push_back(InboxResult::kProcessed);
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return results;
+}
+
 }  // namespace pantau::outbox

@@ -210,6 +210,38 @@ TEST_F(PgStoreTest, InboxSkipsDuplicatesAndRollsBackFailures) {
   EXPECT_EQ(*store_->CleanupInbox(clock_.Now() - absl::Minutes(30)), 1);
 }
 
+TEST_F(PgStoreTest, InboxBatchRecordsAllIdsInOneTransaction) {
+  PgInbox inbox(app_, "billing", &clock_);
+  Message a, b;
+  a.id = NewMessageId();
+  a.payload = "a";
+  b.id = NewMessageId();
+  b.payload = "b";
+  auto insert = [](PGconn* c, const Message& msg) -> absl::Status {
+    std::string sql = "INSERT INTO orders VALUES ('" + msg.payload + "')";
+    PGresult* r = PQexec(c, sql.c_str());
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok ? absl::OkStatus() : absl::InternalError(PQerrorMessage(c));
+  };
+  ASSERT_EQ(*inbox.Process(a, insert), InboxResult::kProcessed);
+  auto r = inbox.ProcessBatch({&a, &b, &b}, insert);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, (std::vector<InboxResult>{InboxResult::kDuplicate,
+                                          InboxResult::kProcessed,
+                                          InboxResult::kDuplicate}));
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM orders"), 2);
+  // A failing handler rolls back every record of the batch.
+  Message c, d;
+  c.id = NewMessageId();
+  c.payload = "c";
+  d.id = NewMessageId();
+  d.payload = "b";  // duplicate key in orders: the handler fails
+  EXPECT_FALSE(inbox.ProcessBatch({&c, &d}, insert).ok());
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM orders"), 2);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM pantau_inbox"), 2);
+}
+
 TEST(PgStore, OpenFailsCleanlyWhenNothingListens) {
   int port = testing::FreePort();
   auto s = PgStore::Open("host=127.0.0.1 port=" + std::to_string(port) +

@@ -32,12 +32,20 @@ struct ConsumerOptions {
 // Runs the handler and records the id in one transaction; see
 // SqliteInbox::Process and PgInbox::Process.
 using InboxFn = std::function<absl::StatusOr<InboxResult>(const Message&)>;
+// Handles a whole fetched batch in one transaction; see ProcessBatch.
+using InboxBatchFn = std::function<absl::StatusOr<std::vector<InboxResult>>(
+    const std::vector<const Message*>&)>;
 
 class Consumer {
  public:
   // `source` not owned. `name` is the consumer name in spans and metrics.
+  // With `batch`, each fetched batch first goes through it in one
+  // transaction; when that fails (some handler failed), the batch is
+  // retried message by message through `inbox`, so only the failing
+  // message is naked. In batch mode the handlers run under the batch's
+  // last process span rather than each under its own.
   Consumer(Source* source, std::string name, InboxFn inbox,
-           ConsumerOptions options = {});
+           ConsumerOptions options = {}, InboxBatchFn batch = nullptr);
 
   // One fetch. Returns how many messages were handled (processed or
   // duplicate); a failed handler naks its message and is not counted.
@@ -51,6 +59,7 @@ class Consumer {
   std::string name_;
   InboxFn inbox_;
   ConsumerOptions options_;
+  InboxBatchFn batch_;
   std::atomic<bool> stop_{false};
 };
 

@@ -89,6 +89,11 @@ class PgInbox {
   // A concurrent duplicate waits for the first to commit, then is skipped.
   // Precondition: no transaction open on `conn`.
   absl::StatusOr<InboxResult> Process(const Message& m, const Handler& handler);
+  // Process for several messages in ONE transaction, recording all ids
+  // with one statement. Any handler error rolls back the whole batch and is
+  // returned; process one by one then. Results are in input order.
+  absl::StatusOr<std::vector<InboxResult>> ProcessBatch(
+      const std::vector<const Message*>& messages, const Handler& handler);
 
  private:
   PGconn* conn_;

@@ -110,6 +110,12 @@ class SqliteInbox {
   // the id was already recorded nothing runs and kDuplicate is returned.
   // Precondition: no transaction open on the connection.
   absl::StatusOr<InboxResult> Process(const Message& m, const Handler& handler);
+  // Process for several messages in ONE transaction (far fewer commits
+  // under load). Any handler error rolls back the whole batch and is
+  // returned; process the messages one by one then, so a bad message only
+  // fails itself. Results are in input order.
+  absl::StatusOr<std::vector<InboxResult>> ProcessBatch(
+      const std::vector<const Message*>& messages, const Handler& handler);
   const std::string& consumer() const { return consumer_; }
 
  private:
