@@ -384,6 +384,9 @@ absl::StatusOr<ScrapeSettings> Decode(const Node& root,
     }
   }
   Node scs = root["scrape_configs"];
+  // A file without scrape jobs is valid (and Mark() on a missing node
+  // throws).
+  if (!scs.IsDefined() || scs.IsNull()) return out;
   std::set<std::string> jobs;
   PANTAU_RETURN_IF_ERROR(d.Seq(
       scs, top.Child("scrape_configs", scs),

@@ -535,6 +535,18 @@ absl::StatusOr<ExpositionEntry> ExpositionParser::ParseSeries(
     (*p.vec)[p.index].value =
         std::string_view(scratch_.data() + p.offset, p.length);
   }
+  if (has_exemplar_) {
+    // OpenMetrics caps an exemplar's label set (names and values) at 128
+    // UTF-8 characters.
+    size_t runes = 0;
+    for (const auto& l : exemplar_labels_) {
+      for (char c : l.name) runes += (c & 0xC0) != 0x80;
+      for (char c : l.value) runes += (c & 0xC0) != 0x80;
+    }
+    if (runes > 128) {
+      return Error("exemplar label set exceeds 128 characters");
+    }
+  }
   return ExpositionEntry::kSeries;
 }
 
@@ -554,14 +566,6 @@ absl::Status ExpositionParser::ParseExemplar(std::string_view line,
       }
     }
   }
-  // OpenMetrics caps an exemplar's label set at 128 UTF-8 characters.
-  size_t runes = 0;
-  for (const auto& l : exemplar_labels_) {
-    for (char c : l.name) runes += (c & 0xC0) != 0x80;
-    // Values with escapes are not resolved yet; their raw length is an
-    // upper bound and they are rare in exemplars.
-  }
-  if (runes > 128) return Error("exemplar label set exceeds 128 characters");
   auto field = [&](std::string_view* out) -> bool {
     if (i >= line.size() || line[i] != ' ') return false;
     ++i;

@@ -200,6 +200,10 @@ TEST(OpenMetricsParser, StrictnessErrors) {
       {"a 1 # x\n# EOF\n", "expected label set after exemplar"},
       {"a 1 abc\n# EOF\n", "invalid timestamp"},
       {"# TYPE a untyped\n# EOF\n", "invalid metric type"},
+      {"a_total 1 # {trace_id=\"0123456789012345678901234567890123456789"
+       "0123456789012345678901234567890123456789012345678901234567890123456"
+       "7890123456789012345678\"} 1\n# EOF\n",
+       "exemplar label set exceeds 128 characters"},
   };
   for (const Case& c : cases) {
     auto r = ParseAll(c.body, ExpositionFormat::kOpenMetrics);
