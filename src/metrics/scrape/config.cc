@@ -163,6 +163,13 @@ absl::Status DecodeScrapeConfig(const YamlDecoder& d, const Node& n,
                                 ScrapeConfig* c) {
   bool interval_set = false, timeout_set = false;
   std::string bearer_token, bearer_token_file;
+  auto unsupported = [&](const Node&, const YamlPos& vp) {
+    return d.Error(vp, "valid in Prometheus but not supported by pantau");
+  };
+  auto ignore_bool = [&](const Node& v, const YamlPos& vp) {
+    bool b = false;
+    return d.Bool(v, vp, &b);
+  };
   PANTAU_RETURN_IF_ERROR(d.Map(
       n, p,
       {
@@ -307,6 +314,25 @@ absl::Status DecodeScrapeConfig(const YamlDecoder& d, const Node& n,
            [&](const Node& v, const YamlPos& vp) {
              return d.Uint64(v, vp, &c->sample_limit);
            }},
+          // Accepted for compatibility; pantau always behaves as their
+          // Prometheus defaults (follow redirects, HTTP/1.1).
+          {"follow_redirects", ignore_bool},
+          {"enable_http2", ignore_bool},
+          // Valid in Prometheus but not implemented here: a clear error
+          // rather than "unknown field" or silently scraping differently.
+          {"tls_config", unsupported},
+          {"oauth2", unsupported},
+          {"proxy_url", unsupported},
+          {"body_size_limit", unsupported},
+          {"label_limit", unsupported},
+          {"label_name_length_limit", unsupported},
+          {"label_value_length_limit", unsupported},
+          {"target_limit", unsupported},
+          {"kubernetes_sd_configs", unsupported},
+          {"consul_sd_configs", unsupported},
+          {"dns_sd_configs", unsupported},
+          {"http_sd_configs", unsupported},
+          {"ec2_sd_configs", unsupported},
       }));
   if (c->job_name.empty()) return d.Error(p, "job_name is empty");
   if (!bearer_token.empty() && !bearer_token_file.empty()) {

@@ -161,6 +161,11 @@ TEST(ScrapeConfig, ErrorsNameFileLineAndPath) {
       {"scrape_configs:\n  - job_name: a\n    job_name: b\n",
        "field set twice"},
       {"scrape_configs: {a: 1}\n", "scrape_configs: expected a list"},
+      {"scrape_configs:\n  - job_name: a\n    tls_config: {ca_file: x}\n",
+       "config.yml:3: scrape_configs[0].tls_config: valid in Prometheus but "
+       "not supported by pantau"},
+      {"scrape_configs:\n  - job_name: a\n    follow_redirects: 3\n",
+       "follow_redirects: expected a boolean"},
       {"scrape_configs:\n  - [\n", "config.yml:"},
   };
   for (const Case& c : cases) {
