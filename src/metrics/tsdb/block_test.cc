@@ -166,6 +166,20 @@ TEST_F(DbBlockTest, BlocksAreCutAndQueriedWithTheHead) {
   EXPECT_EQ(vals->size(), 4u);
 }
 
+TEST_F(DbBlockTest, CommitRefusesSamplesOvertakenByABlockCut) {
+  Open();
+  Fill(0, kHour, 1);
+  auto app = db_->NewAppender();
+  ASSERT_TRUE(
+      app->Append(0, Labels::Of({{"__name__", "m"}, {"s", "0"}}), kHour, 1)
+          .ok());
+  ASSERT_TRUE(db_->CutBlocks(true).ok());  // moves min valid time to 2h
+  absl::Status st = app->Commit();
+  EXPECT_EQ(st.code(), absl::StatusCode::kOutOfRange) << st;
+  EXPECT_EQ(db_->GetStats().rejected["out_of_bounds"], 1u);
+  ExpectComplete(0, kHour, 1);
+}
+
 TEST_F(DbBlockTest, CompactionMergesAdjacentBlocks) {
   Options o;
   o.retention_ms = 0;

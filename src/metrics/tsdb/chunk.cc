@@ -80,18 +80,22 @@ int64_t SignExtend(uint64_t v, int n) {
 XorChunk::XorChunk() { data_.assign(2, '\0'); }
 
 void XorChunk::WriteBits(uint64_t v, int n) {
-  while (n > 0) {
-    if (free_bits_ == 0) {
-      data_.push_back('\0');
-      free_bits_ = 8;
-    }
+  if (n < 64) v &= (uint64_t{1} << n) - 1;
+  if (free_bits_ > 0) {
     const int take = n < free_bits_ ? n : free_bits_;
-    const uint8_t part =
-        static_cast<uint8_t>((v >> (n - take)) & ((1u << take) - 1));
-    data_.back() = static_cast<char>(static_cast<uint8_t>(data_.back()) |
-                                     (part << (free_bits_ - take)));
+    data_.back() = static_cast<char>(
+        static_cast<uint8_t>(data_.back()) |
+        static_cast<uint8_t>((v >> (n - take)) << (free_bits_ - take)));
     free_bits_ -= take;
     n -= take;
+  }
+  while (n >= 8) {
+    n -= 8;
+    data_.push_back(static_cast<char>(v >> n));
+  }
+  if (n > 0) {
+    data_.push_back(static_cast<char>(v << (8 - n)));
+    free_bits_ = static_cast<uint8_t>(8 - n);
   }
 }
 

@@ -55,10 +55,19 @@ int main(int argc, char** argv) {
   }
   absl::Mutex out_mu;
   std::atomic<bool> failed{false};
+  // The threads' clocks stay within a few seconds of each other, as scrapes
+  // of one server do; a thread far behind would have its samples refused
+  // as older than the head once a block is cut.
+  std::atomic<int64_t> progress[2];
   std::vector<std::thread> threads;
   for (int th = 0; th < 2; ++th) {
     threads.emplace_back([&, th] {
-      for (int64_t i = NewestIndex(**db, th) + 1;; ++i) {
+      progress[th] = NewestIndex(**db, th) + 1;
+      for (int64_t i = progress[th];; ++i) {
+        progress[th] = i;
+        while (!failed && i > progress[1 - th].load() + 5) {
+          std::this_thread::yield();
+        }
         auto app = (*db)->NewAppender();
         for (int s = 0; s < 5; ++s) {
           auto l = base::Labels::Of({{"__name__", "crash"},

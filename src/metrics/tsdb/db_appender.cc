@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "metrics/tsdb/db.h"
 #include "metrics/tsdb/records.h"
 
@@ -83,7 +84,24 @@ class DbAppender : public Appender {
     absl::Status st;
     {
       absl::ReaderMutexLock l(&db_->apply_mu_);
-      st = db_->wal_->Log(records);
+      // A block may have been cut since Append checked these samples; the
+      // head would drop them after they were acknowledged, so refuse the
+      // whole batch before anything reaches the WAL.
+      const int64_t min_valid = head_->MinValidTime();
+      size_t too_old = 0;
+      for (const RefSample& rs : samples_) too_old += rs.t < min_valid;
+      if (too_old > 0) {
+        for (size_t i = 0; i < too_old; ++i) {
+          head_->CountReject(Reject::kOutOfBounds);
+        }
+        st = absl::OutOfRangeError(absl::StrCat(
+            "commit refused: ", too_old,
+            " samples are older than the head after a block was cut "
+            "(min valid time ",
+            min_valid, "); nothing was written"));
+      } else {
+        st = db_->wal_->Log(records);
+      }
       if (st.ok()) {
         for (MemSeries* s : to_mark) s->logged.store(true);
         for (const RefSample& rs : samples_) {

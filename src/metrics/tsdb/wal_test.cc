@@ -239,6 +239,37 @@ TEST_F(WalTest, GroupCommitSharesFsyncs) {
   EXPECT_LE(st.wal.fsyncs, 400u + st.wal.segments_created);
 }
 
+TEST_F(WalTest, FsyncPolicyNeverDoesNotSync) {
+  snapshot_ = false;
+  Options o;
+  o.wal.fsync = FsyncPolicy::kNever;
+  Open(o);
+  ASSERT_EQ(Write(20), 20);
+  ASSERT_TRUE(db_->Close().ok());
+  EXPECT_EQ(fault_.sync_count(), 0);
+  db_.reset();
+  Open(o);  // a process crash (not power loss) loses nothing
+  EXPECT_EQ(SamplesOf("0"), 20u);
+}
+
+TEST_F(WalTest, FsyncPolicyIntervalSyncsInTheBackgroundAndOnClose) {
+  snapshot_ = false;
+  Options o;
+  o.wal.fsync = FsyncPolicy::kInterval;
+  o.wal.sync_interval = absl::Hours(1);  // only Close syncs in this test
+  Open(o);
+  const int before = fault_.sync_count();
+  ASSERT_EQ(Write(20), 20);
+  EXPECT_EQ(fault_.sync_count(), before) << "commits do not wait for fsync";
+  ASSERT_TRUE(db_->Close().ok());
+  EXPECT_GT(fault_.sync_count(), before) << "Close syncs what is pending";
+  db_.reset();
+  // What Close synced survives power loss.
+  ASSERT_TRUE(fault_.DropUnsyncedData().ok());
+  Open(o);
+  EXPECT_EQ(SamplesOf("0"), 20u);
+}
+
 TEST(WalRecords, ScanStopsAtTheFirstBadRecord) {
   std::string seg;
   AppendRecord(&seg, WalRecordType::kSamples, EncodeSamples({{1, 5, 2.0}}));
