@@ -44,6 +44,55 @@ std::string FormatValue(double v) {
   return absl::StrFormat("%f", v);
 }
 
+// topk/bottomk keep a bounded heap exactly as Prometheus does (Go's
+// container/heap), so that ties pick the same series.
+struct KHeap {
+  bool top;  // topk: min-heap on value; bottomk: max-heap. NaN on top.
+  bool Less(const VectorSample* x, const VectorSample* y) const {
+    if (std::isnan(x->v)) return true;
+    return top ? x->v < y->v : x->v > y->v;
+  }
+  void Up(std::vector<const VectorSample*>& h, size_t j) const {
+    while (j > 0) {
+      size_t i = (j - 1) / 2;
+      if (!Less(h[j], h[i])) break;
+      std::swap(h[i], h[j]);
+      j = i;
+    }
+  }
+  void Down(std::vector<const VectorSample*>& h, size_t n) const {
+    size_t i = 0;
+    while (true) {
+      size_t j1 = 2 * i + 1;
+      if (j1 >= n) break;
+      size_t j = j1;
+      if (j1 + 1 < n && Less(h[j1 + 1], h[j1])) j = j1 + 1;
+      if (!Less(h[j], h[i])) break;
+      std::swap(h[i], h[j]);
+      i = j;
+    }
+  }
+  void Add(std::vector<const VectorSample*>& h, const VectorSample* s,
+           int64_t k) const {
+    const bool full = static_cast<int64_t>(h.size()) >= k;
+    if (full) {
+      const double top_v = h[0]->v;
+      bool replace = top ? top_v < s->v : top_v > s->v;
+      if (!replace && !std::isnan(top_v)) return;
+      if (k == 1) {
+        h[0] = s;
+        return;
+      }
+      // heap.Pop: move the top to the end, restore, drop it.
+      std::swap(h[0], h.back());
+      Down(h, h.size() - 1);
+      h.pop_back();
+    }
+    h.push_back(s);  // heap.Push
+    Up(h, h.size() - 1);
+  }
+};
+
 }  // namespace
 
 double Quantile(double q, std::vector<double>* values) {
@@ -71,8 +120,11 @@ absl::Status AggregateStep(const AggregateExpr& a, const Vector& in,
   }
   int64_t k = 0;
   if (a.op == AggOp::kTopk || a.op == AggOp::kBottomk) {
-    if (!(param >= 1)) return absl::OkStatus();  // also NaN
-    k = param > 9e18 ? INT64_MAX : static_cast<int64_t>(param);
+    if (!(param <= 9.2233720368547758e18 && param >= -9.2233720368547758e18)) {
+      return ExecutionError(Cat("Scalar value ", param, " overflows int64"));
+    }
+    k = static_cast<int64_t>(param);
+    if (k < 1) return absl::OkStatus();
   }
   std::vector<std::string> grouping = a.grouping;
   if (a.op == AggOp::kCountValues && !a.without) {
@@ -115,7 +167,10 @@ absl::Status AggregateStep(const AggregateExpr& a, const Vector& in,
       g.count = 1;
       if (a.op == AggOp::kStddev || a.op == AggOp::kStdvar) g.value = 0;
       if (a.op == AggOp::kGroup) g.value = 1;
-      if (a.op == AggOp::kTopk || a.op == AggOp::kBottomk) g.heap.push_back(&s);
+      if (a.op == AggOp::kTopk || a.op == AggOp::kBottomk) {
+        g.heap.reserve(std::min<int64_t>(k, 64));
+        g.heap.push_back(&s);
+      }
       if (a.op == AggOp::kQuantile) g.values.push_back(s.v);
       groups.push_back(std::move(g));
       continue;
@@ -155,7 +210,7 @@ absl::Status AggregateStep(const AggregateExpr& a, const Vector& in,
       }
       case AggOp::kTopk:
       case AggOp::kBottomk:
-        g.heap.push_back(&s);
+        KHeap{a.op == AggOp::kTopk}.Add(g.heap, &s, k);
         break;
       case AggOp::kQuantile:
         g.values.push_back(s.v);
@@ -183,17 +238,14 @@ absl::Status AggregateStep(const AggregateExpr& a, const Vector& in,
         break;
       case AggOp::kTopk:
       case AggOp::kBottomk: {
-        // Largest (smallest) first; NaN sorts last either way.
-        bool top = a.op == AggOp::kTopk;
-        auto better = [top](const VectorSample* x, const VectorSample* y) {
-          if (std::isnan(x->v)) return false;
-          if (std::isnan(y->v)) return true;
-          return top ? x->v > y->v : x->v < y->v;
-        };
-        size_t n = std::min<size_t>(g.heap.size(), static_cast<size_t>(k));
-        std::partial_sort(g.heap.begin(), g.heap.begin() + n, g.heap.end(),
-                          better);
-        for (size_t i = 0; i < n; ++i) out->push_back(*g.heap[i]);
+        // The heap's order reversed, as Go's sort.Reverse; stable like its
+        // insertion sort for small k.
+        KHeap h{a.op == AggOp::kTopk};
+        std::stable_sort(g.heap.begin(), g.heap.end(),
+                         [&h](const VectorSample* x, const VectorSample* y) {
+                           return h.Less(y, x);
+                         });
+        for (const VectorSample* s : g.heap) out->push_back(*s);
         continue;
       }
       default:
