@@ -1,6 +1,7 @@
 #include <chrono>
 
 #include "pantau/sdk/http_instrumentation.h"
+#include "pantau/sdk/prometheus_text.h"
 #include "pantau/sdk/semconv.h"
 
 namespace pantau::sdk {
@@ -117,6 +118,16 @@ net::Middleware HttpServerMiddleware(HttpInstrumentationOptions options) {
       duration->WithLabels({method, req.route, std::to_string(resp.status)})
           .Observe(seconds);
     }
+    return resp;
+  };
+}
+
+net::Handler PrometheusHandler(const Registry& registry) {
+  const Registry* r = &registry;
+  return [r](const net::HttpRequest&, net::RequestContext&) {
+    net::HttpResponse resp;
+    resp.headers.Set("Content-Type", std::string(kPrometheusTextContentType));
+    resp.body = PrometheusText(*r);
     return resp;
   };
 }

@@ -264,7 +264,14 @@ absl::Status BatchLogRecordProcessor::ForceFlush(absl::Duration timeout) {
 }
 
 absl::Status BatchLogRecordProcessor::Shutdown(absl::Duration timeout) {
-  return impl_->batcher.Shutdown(timeout);
+  // As BatchSpanProcessor::Shutdown: flush within the timeout, then end
+  // the exporter's retries, then stop the worker.
+  absl::Status status = impl_->batcher.ForceFlush(timeout);
+  if (!exporter_shut_down_.exchange(true)) {
+    status.Update(exporter_->Shutdown());
+  }
+  impl_->batcher.Shutdown(absl::ZeroDuration()).IgnoreError();
+  return status;
 }
 
 uint64_t BatchLogRecordProcessor::dropped() const {

@@ -19,13 +19,14 @@ template <typename Response>
 absl::Status Send(const OtlpExporterOptions& options, OtlpSignal signal,
                   std::string body, std::atomic<uint64_t>* rejected,
                   std::atomic<uint64_t>* failed,
+                  const absl::Notification* cancel,
                   int64_t (*rejected_count)(const Response&)) {
   if (options.transport == nullptr) {
     return absl::FailedPreconditionError("OTLP exporter has no transport");
   }
   OtlpRequest req{signal, std::move(body), options.timeout};
   absl::StatusOr<OtlpResponse> resp =
-      SendWithRetry(*options.transport, req, options.retry);
+      SendWithRetry(*options.transport, req, options.retry, cancel);
   if (!resp.ok()) {
     failed->fetch_add(1);
     return resp.status();
@@ -55,7 +56,7 @@ absl::Status OtlpSpanExporter::Export(
   internal::ToTraceRequest(batch, req);
   return Send<Resp>(
       options_, OtlpSignal::kTraces, req->SerializeAsString(), &rejected_,
-      &failed_, +[](const Resp& r) -> int64_t {
+      &failed_, &cancel_, +[](const Resp& r) -> int64_t {
         return r.partial_success().rejected_spans();
       });
 }
@@ -75,7 +76,7 @@ absl::Status OtlpLogRecordExporter::Export(
   internal::ToLogsRequest(batch, req);
   return Send<Resp>(
       options_, OtlpSignal::kLogs, req->SerializeAsString(), &rejected_,
-      &failed_, +[](const Resp& r) -> int64_t {
+      &failed_, &cancel_, +[](const Resp& r) -> int64_t {
         return r.partial_success().rejected_log_records();
       });
 }
@@ -97,7 +98,7 @@ absl::Status OtlpMetricExporter::Export(
   internal::ToMetricsRequest(families, resource, time_unix_nano, req);
   return Send<Resp>(
       options_, OtlpSignal::kMetrics, req->SerializeAsString(), &rejected_,
-      &failed_, +[](const Resp& r) -> int64_t {
+      &failed_, &cancel_, +[](const Resp& r) -> int64_t {
         return r.partial_success().rejected_data_points();
       });
 }

@@ -460,3 +460,30 @@ TEST(Retry, ParsesRetryAfter) {
 
 }  // namespace
 }  // namespace pantau::sdk
+
+namespace pantau::sdk {
+namespace {
+
+class AlwaysBusy : public OtlpTransport {
+ public:
+  OtlpResponse Send(const OtlpRequest&) override {
+    return {OtlpResponse::Outcome::kRetryable, {}, 503, "busy"};
+  }
+};
+
+TEST(OtlpExport, ShutdownEndsRetryWaitsOfUnreachableEndpoint) {
+  OtlpExporterOptions o{.transport = std::make_shared<AlwaysBusy>()};
+  o.retry.initial_backoff = absl::Hours(1);  // would hang without cancel
+  auto exporter = std::make_shared<OtlpSpanExporter>(o);
+  BatchSpanProcessor p(exporter, {.schedule_delay = absl::Hours(1)});
+  p.OnEnd(std::make_unique<SpanData>());
+  absl::Status s = p.Shutdown(absl::Milliseconds(50));
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded);
+  // Later exports fail at once.
+  std::vector<std::unique_ptr<SpanData>> batch;
+  batch.push_back(std::make_unique<SpanData>());
+  EXPECT_EQ(exporter->Export(batch).code(), absl::StatusCode::kCancelled);
+}
+
+}  // namespace
+}  // namespace pantau::sdk

@@ -54,11 +54,15 @@ std::optional<absl::Duration> ParseRetryAfter(std::string_view value,
 
 absl::StatusOr<OtlpResponse> SendWithRetry(OtlpTransport& transport,
                                            const OtlpRequest& request,
-                                           const RetryOptions& retry) {
+                                           const RetryOptions& retry,
+                                           const absl::Notification* cancel) {
   absl::Duration backoff = retry.initial_backoff;
   int attempts = std::max(1, retry.max_attempts);
   OtlpResponse last;
   for (int attempt = 1;; ++attempt) {
+    if (cancel != nullptr && cancel->HasBeenNotified()) {
+      return absl::CancelledError("OTLP exporter shut down");
+    }
     last = transport.Send(request);
     if (last.outcome == OtlpResponse::Outcome::kOk) return last;
     if (last.outcome == OtlpResponse::Outcome::kFailed) {
@@ -79,6 +83,8 @@ absl::StatusOr<OtlpResponse> SendWithRetry(OtlpTransport& transport,
     }
     if (retry.sleep) {
       retry.sleep(wait);
+    } else if (cancel != nullptr) {
+      cancel->WaitForNotificationWithTimeout(wait);
     } else {
       absl::SleepFor(wait);
     }

@@ -34,12 +34,15 @@ absl::Status BatchSpanProcessor::ForceFlush(absl::Duration timeout) {
 }
 
 absl::Status BatchSpanProcessor::Shutdown(absl::Duration timeout) {
-  absl::Status status = impl_->batcher.Shutdown(timeout);
   absl::MutexLock lock(&shutdown_mu_);
-  if (!exporter_shut_down_) {
-    exporter_shut_down_ = true;
-    status.Update(exporter_->Shutdown());
-  }
+  if (exporter_shut_down_) return absl::OkStatus();
+  exporter_shut_down_ = true;
+  // Deliver what is queued within `timeout`; then shut the exporter down
+  // (ending its retry waits) before joining the worker, so an unreachable
+  // endpoint cannot hold shutdown past the timeout.
+  absl::Status status = impl_->batcher.ForceFlush(timeout);
+  status.Update(exporter_->Shutdown());
+  impl_->batcher.Shutdown(absl::ZeroDuration()).IgnoreError();
   return status;
 }
 

@@ -59,6 +59,10 @@ std::string_view NormalizeHttpMethod(std::string_view method);
 
 net::Middleware HttpServerMiddleware(HttpInstrumentationOptions options = {});
 
+// A handler answering with `registry` in Prometheus text format, for
+// GET /metrics. `registry` must outlive the handler.
+net::Handler PrometheusHandler(const Registry& registry = Registry::Default());
+
 // A TextMapCarrier over net::HttpHeaders (not owned).
 class HttpHeadersCarrier : public TextMapCarrier {
  public:

@@ -15,6 +15,7 @@
 #ifndef PANTAU_SDK_LOGS_H_
 #define PANTAU_SDK_LOGS_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -97,6 +98,7 @@ class BatchLogRecordProcessor : public LogRecordProcessor {
   struct Impl;
   std::shared_ptr<LogRecordExporter> exporter_;
   std::unique_ptr<Impl> impl_;
+  std::atomic<bool> exporter_shut_down_{false};
 };
 
 // Keeps copies of exported records; for tests.

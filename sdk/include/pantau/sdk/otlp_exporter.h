@@ -25,6 +25,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "pantau/sdk/logs.h"
 #include "pantau/sdk/metrics.h"
@@ -42,9 +43,13 @@ struct OtlpExporterOptions {
   RetryOptions retry;
 };
 
-// Counts shared by the three exporters.
+// Counts and shutdown shared by the three exporters.
 class OtlpExporterStats {
  public:
+  // Ends any wait between retries; later exports fail with CANCELLED.
+  void Cancel() {
+    if (!cancelled_.exchange(true)) cancel_.Notify();
+  }
   // Items the server reported as rejected in a partial success.
   uint64_t rejected() const { return rejected_.load(); }
   // Export calls that failed after retries.
@@ -53,6 +58,8 @@ class OtlpExporterStats {
  protected:
   std::atomic<uint64_t> rejected_{0};
   std::atomic<uint64_t> failed_{0};
+  std::atomic<bool> cancelled_{false};
+  absl::Notification cancel_;
 };
 
 class OtlpSpanExporter : public SpanExporter, public OtlpExporterStats {
@@ -60,6 +67,10 @@ class OtlpSpanExporter : public SpanExporter, public OtlpExporterStats {
   explicit OtlpSpanExporter(OtlpExporterOptions options);
   absl::Status Export(
       const std::vector<std::unique_ptr<SpanData>>& batch) override;
+  absl::Status Shutdown() override {
+    Cancel();
+    return absl::OkStatus();
+  }
 
  private:
   OtlpExporterOptions options_;
@@ -71,6 +82,10 @@ class OtlpLogRecordExporter : public LogRecordExporter,
   explicit OtlpLogRecordExporter(OtlpExporterOptions options);
   absl::Status Export(
       const std::vector<std::unique_ptr<LogRecord>>& batch) override;
+  absl::Status Shutdown() override {
+    Cancel();
+    return absl::OkStatus();
+  }
 
  private:
   OtlpExporterOptions options_;

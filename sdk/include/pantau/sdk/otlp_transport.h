@@ -22,6 +22,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 
 namespace pantau::sdk {
@@ -80,9 +81,12 @@ struct RetryOptions {
 // successful response, or UNAVAILABLE (retries exhausted) /
 // INVALID_ARGUMENT-like errors (permanent failure) with the server's
 // message.
-absl::StatusOr<OtlpResponse> SendWithRetry(OtlpTransport& transport,
-                                           const OtlpRequest& request,
-                                           const RetryOptions& retry);
+// When `cancel` is given and gets notified, a wait between attempts ends at
+// once and CANCELLED is returned (used by exporter shutdown, so an
+// unreachable endpoint cannot hold a process's exit for the whole backoff).
+absl::StatusOr<OtlpResponse> SendWithRetry(
+    OtlpTransport& transport, const OtlpRequest& request,
+    const RetryOptions& retry, const absl::Notification* cancel = nullptr);
 
 // Parses an HTTP Retry-After value: delay-seconds or an HTTP-date (IMF
 // fixdate), relative to `now`. nullopt when malformed.
