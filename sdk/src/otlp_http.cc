@@ -7,7 +7,9 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/wire_format_lite.h"
 #include "net/http_client.h"
+#include "pantau/sdk/otlp_exporter.h"
 #include "pantau/sdk/resource.h"
+#include "pantau/sdk/span_processor.h"
 
 namespace pantau::sdk {
 namespace {
@@ -113,6 +115,18 @@ OtlpHttpOptions OtlpHttpOptionsFromEnv() {
     o.gzip = std::string_view(e) != "none";
   }
   return o;
+}
+
+std::shared_ptr<TracerProvider> InstallOtlpHttpTracing(
+    Resource resource, OtlpHttpOptions options) {
+  TracerProviderOptions o;
+  o.resource = std::move(resource);
+  o.processors.push_back(std::make_shared<BatchSpanProcessor>(
+      std::make_shared<OtlpSpanExporter>(OtlpExporterOptions{
+          .transport = MakeOtlpHttpTransport(std::move(options))})));
+  auto provider = std::make_shared<TracerProvider>(std::move(o));
+  SetGlobalTracerProvider(provider);
+  return provider;
 }
 
 }  // namespace pantau::sdk

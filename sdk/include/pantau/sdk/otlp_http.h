@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "pantau/sdk/otlp_transport.h"
+#include "pantau/sdk/resource.h"
+#include "pantau/sdk/trace.h"
 
 namespace pantau::sdk {
 
@@ -36,6 +38,12 @@ std::shared_ptr<OtlpTransport> MakeOtlpHttpTransport(
 // OTEL_EXPORTER_OTLP_HEADERS (k=v,k2=v2, values percent-decoded) and
 // OTEL_EXPORTER_OTLP_COMPRESSION ("gzip" or "none").
 OtlpHttpOptions OtlpHttpOptionsFromEnv();
+
+// Makes a TracerProvider that batches spans to OTLP/HTTP with `resource`
+// (default sampler, BatchOptions defaults), sets it as the global provider
+// and returns it. The one-line setup for services.
+std::shared_ptr<TracerProvider> InstallOtlpHttpTracing(
+    Resource resource, OtlpHttpOptions options = OtlpHttpOptionsFromEnv());
 
 }  // namespace pantau::sdk
 
