@@ -7,9 +7,8 @@
 #include "base/compression.h"
 #include "base/log.h"
 #include "base/strings.h"
-#include "google/protobuf/arena.h"
 #include "metrics/ingest/series_labels.h"
-#include "prometheus/remote.pb.h"
+#include "metrics/ingest/write_request_reader.h"
 
 namespace pantau::metrics::ingest {
 
@@ -49,22 +48,9 @@ PushResult RemoteWriteReceiver::Handle(std::string_view body,
         absl::StrCat("unsupported Content-Encoding \"", Sv(content_encoding),
                      "\"; remote_write bodies are snappy"));
   }
-  google::protobuf::Arena arena;
-  auto* req =
-      google::protobuf::Arena::CreateMessage<prometheus::WriteRequest>(&arena);
   std::string raw;
-  bool parsed = false;
-  if (!snappy) {
-    parsed = req->ParseFromArray(body.data(), static_cast<int>(body.size()));
-    // Snappy bytes can happen to parse as a message of unknown fields;
-    // such a "request" is really a compressed body without its header.
-    if (parsed && req->timeseries_size() == 0 &&
-        !req->GetReflection()->GetUnknownFields(*req).empty()) {
-      parsed = false;
-    }
-    if (!parsed) req->Clear();
-  }
-  if (!parsed) {
+  std::string_view request = body;
+  if (snappy || !WriteRequestReader::LooksLikeWriteRequest(body)) {
     absl::StatusOr<std::string> d = base::Decompress(
         base::Codec::kSnappy, body, options_.max_decompressed_bytes);
     if (!d.ok()) {
@@ -79,13 +65,10 @@ PushResult RemoteWriteReceiver::Handle(std::string_view body,
       }
       return Fail(counters_, RejectReason::kBadProtobuf, 400,
                   "body is neither a prometheus.WriteRequest protobuf nor "
-                  "snappy-compressed one");
+                  "a snappy-compressed one");
     }
     raw = *std::move(d);
-    if (!req->ParseFromArray(raw.data(), static_cast<int>(raw.size()))) {
-      return Fail(counters_, RejectReason::kBadProtobuf, 400,
-                  "body is not a valid prometheus.WriteRequest protobuf");
-    }
+    request = raw;
   }
 
   PushResult result;
@@ -97,29 +80,26 @@ PushResult RemoteWriteReceiver::Handle(std::string_view body,
   };
 
   std::unique_ptr<Appender> app = storage_->NewAppender();
-  std::vector<std::pair<std::string_view, std::string_view>> pairs;
-  for (const prometheus::TimeSeries& ts : req->timeseries()) {
-    pairs.clear();
-    for (const prometheus::Label& l : ts.labels()) {
-      pairs.emplace_back(l.name(), l.value());
-    }
-    absl::StatusOr<base::Labels> labels = ValidatedLabels(pairs);
+  WriteRequestReader reader(request);
+  WriteRequestReader::Series ts;
+  while (reader.Next(&ts)) {
+    absl::StatusOr<base::Labels> labels = ValidatedLabels(ts.labels);
     if (!labels.ok() || labels->empty()) {
       std::string msg = labels.ok() ? std::string("series without labels")
                                     : std::string(labels.status().message());
-      note(RejectReason::kInvalidLabels,
-           ts.samples_size() + ts.histograms_size(), msg);
+      note(RejectReason::kInvalidLabels, ts.samples.size() + ts.num_histograms,
+           msg);
       continue;
     }
-    if (ts.histograms_size() > 0) {
-      note(RejectReason::kUnsupported, ts.histograms_size(),
+    if (ts.num_histograms > 0) {
+      note(RejectReason::kUnsupported, ts.num_histograms,
            absl::StrCat("native histograms are not supported (series ",
                         labels->ToString(), ")"));
     }
     SeriesRef ref = 0;
-    for (const prometheus::Sample& s : ts.samples()) {
+    for (const WriteRequestReader::SampleView& s : ts.samples) {
       absl::StatusOr<SeriesRef> r =
-          app->Append(ref, *labels, s.timestamp(), s.value());
+          app->Append(ref, *labels, s.timestamp, s.value);
       if (r.ok()) {
         ref = *r;
         ++result.samples_accepted;
@@ -128,7 +108,7 @@ PushResult RemoteWriteReceiver::Handle(std::string_view body,
       RejectReason reason = ClassifyAppendError(r.status());
       if (!IsClientError(reason)) {
         (void)app->Rollback();
-        counters_->Reject(RejectReason::kStorage, ts.samples_size());
+        counters_->Reject(RejectReason::kStorage, ts.samples.size());
         PANTAU_LOG(kError, "remote_write append failed", {{"err", r.status()}});
         PushResult fail;
         fail.http_status = 500;
@@ -139,20 +119,17 @@ PushResult RemoteWriteReceiver::Handle(std::string_view body,
            absl::StrCat(r.status().message(), " (series ", labels->ToString(),
                         ")"));
     }
-    for (const prometheus::Exemplar& e : ts.exemplars()) {
-      pairs.clear();
-      for (const prometheus::Label& l : e.labels()) {
-        pairs.emplace_back(l.name(), l.value());
-      }
-      absl::StatusOr<base::Labels> el = ValidatedLabels(pairs);
+    for (size_t i = 0; i < ts.num_exemplars; ++i) {
+      const WriteRequestReader::ExemplarView& e = ts.exemplars[i];
+      absl::StatusOr<base::Labels> el = ValidatedLabels(e.labels);
       if (!el.ok()) {
         counters_->exemplars_rejected.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
       Exemplar ex;
       ex.labels = *std::move(el);
-      ex.value = e.value();
-      ex.t = e.timestamp();
+      ex.value = e.value;
+      ex.t = e.timestamp;
       // Exemplar problems (out of order, storage without exemplar support)
       // never fail the request, as in Prometheus.
       if (app->AppendExemplar(ref, *labels, ex).ok()) {
@@ -161,6 +138,14 @@ PushResult RemoteWriteReceiver::Handle(std::string_view body,
         counters_->exemplars_rejected.fetch_add(1, std::memory_order_relaxed);
       }
     }
+  }
+  if (!reader.status().ok()) {
+    // A malformed body is refused whole, as a protobuf parse failure is.
+    (void)app->Rollback();
+    return Fail(counters_, RejectReason::kBadProtobuf, 400,
+                absl::StrCat("body is not a valid prometheus.WriteRequest "
+                             "protobuf: ",
+                             reader.status().message()));
   }
   absl::Status commit = app->Commit();
   if (!commit.ok()) {

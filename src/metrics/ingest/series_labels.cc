@@ -1,5 +1,7 @@
 #include "metrics/ingest/series_labels.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "base/strings.h"
 #include "base/varint.h"
@@ -30,14 +32,22 @@ absl::StatusOr<base::Labels> ValidatedLabels(
   }
   if (sorted) {
     // One allocation: encode directly in Labels' format.
-    std::string enc;
     size_t n = 0;
-    for (const auto& [name, value] : pairs) n += name.size() + value.size() + 4;
-    enc.reserve(n);
     for (const auto& [name, value] : pairs) {
       if (value.empty()) continue;
-      base::PutLengthPrefixed(&enc, name);
-      base::PutLengthPrefixed(&enc, value);
+      n += base::VarintLength(name.size()) + name.size() +
+           base::VarintLength(value.size()) + value.size();
+    }
+    std::string enc(n, '\0');
+    char* p = enc.data();
+    for (const auto& [name, value] : pairs) {
+      if (value.empty()) continue;
+      p = base::EncodeVarint64(p, name.size());
+      std::memcpy(p, name.data(), name.size());
+      p += name.size();
+      p = base::EncodeVarint64(p, value.size());
+      std::memcpy(p, value.data(), value.size());
+      p += value.size();
     }
     return base::Labels::FromEncoded(std::move(enc));
   }
