@@ -416,6 +416,69 @@ absl::Status PgOutbox::Enqueue(Message& m) {
       .status();
 }
 
+namespace {
+
+// Appends one element to a PostgreSQL array literal, quoted and escaped.
+void AppendArrayElement(std::string* out, std::string_view v) {
+  if (out->size() > 1) out->push_back(',');
+  out->push_back('"');
+  for (char c : v) {
+    if (c == '"' || c == '\\') out->push_back('\\');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+std::string HexBytea(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\\x";
+  out.reserve(2 + bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 0xf]);
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Status PgOutbox::EnqueueBatch(std::vector<Message>& messages) {
+  if (messages.empty()) return absl::OkStatus();
+  if (PQtransactionStatus(conn_) != PQTRANS_INTRANS) {
+    return absl::FailedPreconditionError(
+        "outbox Enqueue needs an open transaction on the connection");
+  }
+  absl::Time now = clock_->Now();
+  std::string cols[8];
+  for (std::string& c : cols) c = "{";
+  for (Message& m : messages) {
+    PANTAU_RETURN_IF_ERROR(PrepareForEnqueue(m, now));
+    AppendArrayElement(&cols[0], m.id);
+    AppendArrayElement(&cols[1], m.topic);
+    AppendArrayElement(&cols[2], m.key);
+    AppendArrayElement(&cols[3], m.type);
+    AppendArrayElement(&cols[4], HexBytea(m.payload));
+    AppendArrayElement(&cols[5], EncodeHeaders(m.headers));
+    AppendArrayElement(&cols[6], Ms(m.created_at));
+    AppendArrayElement(&cols[7], Ms(m.next_attempt_at));
+  }
+  for (std::string& c : cols) c.push_back('}');
+  return PgExec(conn_,
+                "INSERT INTO pantau_outbox (id, topic, key, type, payload, "
+                "headers, created_at, next_attempt_at) SELECT * FROM "
+                "unnest($1::uuid[], $2::text[], $3::text[], $4::text[], "
+                "$5::bytea[], $6::text[], $7::bigint[], $8::bigint[])",
+                {{cols[0]},
+                 {cols[1]},
+                 {cols[2]},
+                 {cols[3]},
+                 {cols[4]},
+                 {cols[5]},
+                 {cols[6]},
+                 {cols[7]}})
+      .status();
+}
+
 PgInbox::PgInbox(PGconn* conn, std::string consumer, base::Clock* clock)
     : conn_(conn), consumer_(std::move(consumer)), clock_(clock) {}
 

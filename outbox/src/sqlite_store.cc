@@ -350,6 +350,11 @@ absl::Status SqliteOutbox::Enqueue(Message& m) {
   return absl::OkStatus();
 }
 
+absl::Status SqliteOutbox::EnqueueBatch(std::vector<Message>& messages) {
+  for (Message& m : messages) PANTAU_RETURN_IF_ERROR(Enqueue(m));
+  return absl::OkStatus();
+}
+
 SqliteInbox::SqliteInbox(sqlite3* db, std::string consumer, base::Clock* clock)
     : db_(db), consumer_(std::move(consumer)), clock_(clock) {}
 

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <random>
@@ -158,23 +159,35 @@ int ConsumerMain(std::map<std::string, std::string>& args) {
     source = NatsSource::Connect(Nats(args["nats"]), so);
   }
   SqliteInbox inbox(db, "chaos-consumer");
+  auto handler = [](sqlite3* db, const Message& m) {
+    return SqliteExec(db, absl::StrCat("INSERT INTO effects VALUES ('",
+                                       m.payload, "')"))
+               ? absl::OkStatus()
+               : absl::InternalError(sqlite3_errmsg(db));
+  };
+  auto count_dups = [&](int n) {
+    // A statistic only, outside the inbox transaction.
+    for (int i = 0; i < n; ++i) SqliteExec(db, "INSERT INTO dups VALUES (1)");
+  };
+  // Batch mode: one transaction per fetched batch, the path under test.
   Consumer consumer(
       source->get(), "chaos-consumer",
       [&](const Message& m) -> absl::StatusOr<InboxResult> {
-        auto r = inbox.Process(m, [](sqlite3* db, const Message& m) {
-          return SqliteExec(db, absl::StrCat("INSERT INTO effects VALUES ('",
-                                             m.payload, "')"))
-                     ? absl::OkStatus()
-                     : absl::InternalError(sqlite3_errmsg(db));
-        });
-        if (r.ok() && *r == InboxResult::kDuplicate) {
-          SqliteExec(db, "INSERT INTO dups VALUES (1)");  // a statistic only
-        }
+        auto r = inbox.Process(m, handler);
+        if (r.ok() && *r == InboxResult::kDuplicate) count_dups(1);
         return r;
       },
       {.batch_size = 128,
        .fetch_timeout = absl::Milliseconds(200),
-       .retry_delay = absl::Milliseconds(200)});
+       .retry_delay = absl::Milliseconds(200)},
+      [&](const std::vector<const Message*>& ms)
+          -> absl::StatusOr<std::vector<InboxResult>> {
+        auto r = inbox.ProcessBatch(ms, handler);
+        if (r.ok()) {
+          count_dups(std::count(r->begin(), r->end(), InboxResult::kDuplicate));
+        }
+        return r;
+      });
   consumer.Run();
   return 0;
 }

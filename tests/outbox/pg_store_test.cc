@@ -87,6 +87,37 @@ TEST_F(PgStoreTest, EnqueueCommitsWithTheBusinessWriteOnly) {
   EXPECT_EQ((*claimed)[0].created_at, clock_.Now());
 }
 
+TEST_F(PgStoreTest, EnqueueBatchStoresEveryByteInOneStatement) {
+  PgOutbox out(app_, &clock_);
+  std::vector<Message> batch(3);
+  const std::string tricky[] = {std::string("a\0b\"c\\d{},", 9), "",
+                                "\xff\x00"};
+  for (int i = 0; i < 3; ++i) {
+    batch[i].topic = "orders";
+    batch[i].key = "k\"" + std::to_string(i);
+    batch[i].type = "t,{}";
+    batch[i].payload = tricky[i];
+    batch[i].headers["h\\"] = "v\"";
+  }
+  std::vector<Message> none;
+  Exec("BEGIN");
+  ASSERT_TRUE(out.EnqueueBatch(none).ok());
+  ASSERT_TRUE(out.EnqueueBatch(batch).ok());
+  Exec("COMMIT");
+  auto claimed = store_->Claim("r", 10, clock_.Now(), absl::Seconds(30));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_EQ(claimed->size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ((*claimed)[i].id, batch[i].id);
+    EXPECT_EQ((*claimed)[i].key, batch[i].key);
+    EXPECT_EQ((*claimed)[i].type, "t,{}");
+    EXPECT_EQ((*claimed)[i].payload, tricky[i]);
+    EXPECT_EQ((*claimed)[i].headers, batch[i].headers);
+  }
+  EXPECT_EQ(out.EnqueueBatch(batch).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_F(PgStoreTest, MigrationIsIdempotent) {
   EXPECT_TRUE(MigratePg(app_).ok());
   EXPECT_TRUE(MigratePg(app_).ok());

@@ -72,6 +72,10 @@ class PgOutbox {
   // Inserts `m` (see PrepareForEnqueue). Fails with FailedPrecondition when
   // the connection is not inside a transaction block.
   absl::Status Enqueue(Message& m);
+  // Enqueue for several messages with one statement (one round trip).
+  // Same preconditions; on error nothing of the batch is inserted (the
+  // statement fails as a whole) and the transaction is aborted.
+  absl::Status EnqueueBatch(std::vector<Message>& messages);
 
  private:
   PGconn* conn_;

@@ -83,6 +83,8 @@ class SqliteOutbox {
   // is open on the connection: an outbox write outside the business
   // transaction would defeat the point.
   absl::Status Enqueue(Message& m);
+  // Enqueue for each message, in order; stops at the first error.
+  absl::Status EnqueueBatch(std::vector<Message>& messages);
 
  private:
   sqlite3* db_;
