@@ -221,26 +221,30 @@ HttpResponse Router::Serve(const Match& match, HttpRequest& request,
                            RequestContext& ctx) const {
   request.route = match.pattern;
   request.path_params = match.path_params;
-  Handler final_handler;
-  if (match.status == 200 && match.handler != nullptr) {
-    final_handler = *match.handler;
-  } else if (match.status == 405) {
-    std::string allow = match.allow;
-    final_handler = [allow](const HttpRequest& r, RequestContext&) {
-      HttpResponse resp = HttpResponse::Error(
-          405, absl::StrCat("method ", r.method, " not allowed for ", r.path));
-      resp.headers.Set("Allow", allow);
-      return resp;
-    };
-  } else if (match.status == 400) {
-    final_handler = [](const HttpRequest& r, RequestContext&) {
-      return HttpResponse::Error(400, "invalid percent-encoding in path");
-    };
-  } else {
-    final_handler = [](const HttpRequest& r, RequestContext&) {
-      return HttpResponse::Error(404,
-                                 absl::StrCat("404 page not found: ", r.path));
-    };
+  // The router's own answers when no handler matched.
+  Handler fallback;
+  const Handler* final_handler = match.handler;
+  if (match.status != 200 || final_handler == nullptr) {
+    if (match.status == 405) {
+      std::string allow = match.allow;
+      fallback = [allow](const HttpRequest& r, RequestContext&) {
+        HttpResponse resp = HttpResponse::Error(
+            405,
+            absl::StrCat("method ", r.method, " not allowed for ", r.path));
+        resp.headers.Set("Allow", allow);
+        return resp;
+      };
+    } else if (match.status == 400) {
+      fallback = [](const HttpRequest&, RequestContext&) {
+        return HttpResponse::Error(400, "invalid percent-encoding in path");
+      };
+    } else {
+      fallback = [](const HttpRequest& r, RequestContext&) {
+        return HttpResponse::Error(
+            404, absl::StrCat("404 page not found: ", r.path));
+      };
+    }
+    final_handler = &fallback;
   }
   // Builds a -> b -> ... -> handler without allocating the chain up front.
   struct Chain {
@@ -254,7 +258,7 @@ HttpResponse Router::Serve(const Match& match, HttpRequest& request,
       return mw[i](r, c, next);
     }
   };
-  Chain chain{middleware_, final_handler};
+  Chain chain{middleware_, *final_handler};
   return chain.Run(0, request, ctx);
 }
 
