@@ -1,6 +1,7 @@
 #include "metrics/scrape/exposition_parser.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -17,30 +18,45 @@
 namespace pantau::metrics::scrape {
 namespace {
 
-bool IsNameStart(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+// Character classes for names, as a table: name scanning is the parser's
+// hottest loop.
+enum : uint8_t {
+  kMetricStart = 1,
+  kMetricChar = 2,
+  kLabelStart = 4,
+  kLabelChar = 8,
+};
+constexpr std::array<uint8_t, 256> MakeClasses() {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    bool digit = c >= '0' && c <= '9';
+    if (letter || c == ':') t[c] |= kMetricStart | kMetricChar;
+    if (digit) t[c] |= kMetricChar;
+    if (letter) t[c] |= kLabelStart | kLabelChar;
+    if (digit) t[c] |= kLabelChar;
+  }
+  return t;
 }
-bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
+constexpr std::array<uint8_t, 256> kClasses = MakeClasses();
+
+bool Is(char c, uint8_t cls) {
+  return kClasses[static_cast<unsigned char>(c)] & cls;
+}
 bool IsSpace(char c) { return c == ' ' || c == '\t'; }
 
 // Length of the metric name at the start of s (0 if none).
 size_t MetricNameLength(std::string_view s) {
-  size_t i = 0;
-  if (i < s.size() && (IsNameStart(s[i]) || s[i] == ':'))
-    ++i;
-  else
-    return 0;
-  while (i < s.size() && (IsNameChar(s[i]) || s[i] == ':')) ++i;
+  if (s.empty() || !Is(s[0], kMetricStart)) return 0;
+  size_t i = 1;
+  while (i < s.size() && Is(s[i], kMetricChar)) ++i;
   return i;
 }
 
 size_t LabelNameLength(std::string_view s) {
-  size_t i = 0;
-  if (i < s.size() && IsNameStart(s[i]))
-    ++i;
-  else
-    return 0;
-  while (i < s.size() && IsNameChar(s[i])) ++i;
+  if (s.empty() || !Is(s[0], kLabelStart)) return 0;
+  size_t i = 1;
+  while (i < s.size() && Is(s[i], kLabelChar)) ++i;
   return i;
 }
 
