@@ -169,7 +169,8 @@ void HttpServer::Impl::DoAccept() {
           });
           return;
         }
-        if (ConnectionCount() >= options.max_connections) {
+        if (options.max_connections > 0 &&
+            ConnectionCount() >= options.max_connections) {
           ReportProtocolError(ProtocolError::kTooManyConnections);
           boost::system::error_code ignored;
           socket.close(ignored);

@@ -70,7 +70,7 @@ class HttpServer {
     // How long writing one response may take.
     absl::Duration write_timeout = absl::Minutes(2);
     // Open connections beyond this are closed right after accept
-    // (Prometheus's --web.max-connections default).
+    // (Prometheus's --web.max-connections default); 0 = no limit.
     int max_connections = 512;
     // Responses of at least this many bytes are gzipped for clients that
     // accept gzip; 0 disables response compression.

@@ -139,7 +139,9 @@ absl::StatusOr<HostPort> ParseHostPort(std::string_view address) {
 
 std::string Url::HostHeader() const {
   bool v6 = host.find(':') != std::string::npos;
-  return absl::StrCat(v6 ? "[" : "", host, v6 ? "]" : "", ":", port);
+  std::string out = absl::StrCat(v6 ? "[" : "", host, v6 ? "]" : "");
+  if (port != 80) absl::StrAppend(&out, ":", port);
+  return out;
 }
 
 absl::StatusOr<Url> ParseUrl(std::string_view url) {

@@ -51,8 +51,8 @@ struct Url {
   uint16_t port = 80;
   std::string target;  // path and query as sent on the request line, "/" at
                        // least; the fragment is dropped
-  // "host:port" (IPv6 hosts in brackets), for the Host header and for
-  // keying pooled connections.
+  // "host:port" (IPv6 hosts in brackets; ":80" left out, as browsers and
+  // Go do), for the Host header and for keying pooled connections.
   std::string HostHeader() const;
 };
 // Fails with INVALID_ARGUMENT for malformed URLs and UNIMPLEMENTED for

@@ -61,7 +61,7 @@ TEST(Url, ParsesHttpUrls) {
   EXPECT_EQ(v->host, "::1");
   EXPECT_EQ(v->port, 80);
   EXPECT_EQ(v->target, "/");
-  EXPECT_EQ(v->HostHeader(), "[::1]:80");
+  EXPECT_EQ(v->HostHeader(), "[::1]");
   EXPECT_EQ(ParseUrl("http://h?x=1")->target, "/?x=1");
 }
 
