@@ -1,5 +1,6 @@
 #include "metrics/promql/ast.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -210,9 +211,11 @@ std::string SelectorString(const VectorSelector& vs) {
     }
     parts.push_back(m.ToString());
   }
+  // Prometheus prints matchers sorted as strings.
+  std::sort(parts.begin(), parts.end());
   std::string s = vs.name;
   if (!parts.empty() || vs.name.empty()) {
-    Append(&s, "{", absl::StrJoin(parts, ", "), "}");
+    Append(&s, "{", absl::StrJoin(parts, ","), "}");
   }
   return s;
 }
@@ -244,6 +247,42 @@ std::string QuoteString(const std::string& v) {
   return out;
 }
 
+// " bool on (a) group_left (b)": what follows a binary operator.
+std::string MatchingString(const BinaryExpr& b) {
+  std::string s;
+  if (b.return_bool) s += " bool";
+  if (b.matching && (b.matching->on || !b.matching->labels.empty())) {
+    const VectorMatching& vm = *b.matching;
+    Append(&s, vm.on ? " on (" : " ignoring (", absl::StrJoin(vm.labels, ", "),
+           ")");
+    if (vm.card == Cardinality::kManyToOne ||
+        vm.card == Cardinality::kOneToMany) {
+      Append(&s,
+             vm.card == Cardinality::kManyToOne ? " group_left ("
+                                                : " group_right (",
+             absl::StrJoin(vm.include, ", "), ")");
+    }
+  }
+  return s;
+}
+
+// "sum by (a) ": Prometheus prints `by ()` as nothing but keeps
+// `without ()`.
+std::string AggPrefix(const AggregateExpr& a) {
+  std::string s(AggOpString(a.op));
+  if (a.without || !a.grouping.empty()) {
+    Append(&s, a.without ? " without (" : " by (",
+           absl::StrJoin(a.grouping, ", "), ") ");
+  }
+  return s;
+}
+
+std::string SubquerySuffix(const SubqueryExpr& sq) {
+  return Cat("[", DurationString(sq.range_ms), ":",
+             sq.step_ms ? DurationString(sq.step_ms) : "", "]",
+             AtString(sq.at, sq.at_ms), OffsetString(sq.offset_ms));
+}
+
 }  // namespace
 
 std::string Expr::String() const {
@@ -260,39 +299,23 @@ std::string Expr::String() const {
     }
     case NodeKind::kBinary: {
       auto* b = static_cast<const BinaryExpr*>(this);
-      std::string s = Cat(b->lhs->String(), " ", OpString(b->op));
-      if (b->return_bool) s += " bool";
-      if (b->matching && (b->matching->on || !b->matching->labels.empty())) {
-        const VectorMatching& vm = *b->matching;
-        Append(&s, vm.on ? " on(" : " ignoring(",
-               absl::StrJoin(vm.labels, ", "), ")");
-        if (vm.card == Cardinality::kManyToOne ||
-            vm.card == Cardinality::kOneToMany) {
-          Append(&s,
-                 vm.card == Cardinality::kManyToOne ? " group_left("
-                                                    : " group_right(",
-                 absl::StrJoin(vm.include, ", "), ")");
-        }
-      }
-      Append(&s, " ", b->rhs->String());
-      return s;
+      return Cat(b->lhs->String(), " ", OpString(b->op), MatchingString(*b),
+                 " ", b->rhs->String());
     }
     case NodeKind::kVectorSelector: {
       auto* vs = static_cast<const VectorSelector*>(this);
-      return Cat(SelectorString(*vs), OffsetString(vs->offset_ms),
-                 AtString(vs->at, vs->at_ms));
+      return Cat(SelectorString(*vs), AtString(vs->at, vs->at_ms),
+                 OffsetString(vs->offset_ms));
     }
     case NodeKind::kMatrixSelector: {
       auto* m = static_cast<const MatrixSelector*>(this);
       const VectorSelector& vs = m->selector();
       return Cat(SelectorString(vs), "[", DurationString(m->range_ms), "]",
-                 OffsetString(vs.offset_ms), AtString(vs.at, vs.at_ms));
+                 AtString(vs.at, vs.at_ms), OffsetString(vs.offset_ms));
     }
     case NodeKind::kSubquery: {
       auto* sq = static_cast<const SubqueryExpr*>(this);
-      return Cat(sq->expr->String(), "[", DurationString(sq->range_ms), ":",
-                 sq->step_ms ? DurationString(sq->step_ms) : "", "]",
-                 OffsetString(sq->offset_ms), AtString(sq->at, sq->at_ms));
+      return Cat(sq->expr->String(), SubquerySuffix(*sq));
     }
     case NodeKind::kCall: {
       auto* c = static_cast<const Call*>(this);
@@ -302,18 +325,68 @@ std::string Expr::String() const {
     }
     case NodeKind::kAggregate: {
       auto* a = static_cast<const AggregateExpr*>(this);
-      std::string s(AggOpString(a->op));
-      if (a->has_grouping) {
-        Append(&s, a->without ? " without (" : " by (",
-               absl::StrJoin(a->grouping, ", "), ") ");
-      }
-      s += "(";
+      std::string s = AggPrefix(*a) + "(";
       if (a->param) Append(&s, a->param->String(), ", ");
       Append(&s, a->expr->String(), ")");
       return s;
     }
   }
   return "";
+}
+
+std::string Expr::Pretty(int level) const {
+  // Prometheus's prettier: a node that fits in 100 characters stays on one
+  // line; a longer one puts its children on their own, indented lines.
+  constexpr size_t kMaxLine = 100;
+  const std::string indent(2 * level, ' ');
+  std::string flat = String();
+  switch (kind) {
+    case NodeKind::kUnary: {
+      auto* u = static_cast<const UnaryExpr*>(this);
+      std::string child = u->expr->Pretty(level);
+      size_t first = child.find_first_not_of(" \n\t");
+      size_t last = child.find_last_not_of(" \n\t");
+      child = first == std::string::npos
+                  ? ""
+                  : child.substr(first, last - first + 1);
+      return Cat(indent, OpString(u->op), child);
+    }
+    case NodeKind::kSubquery: {
+      if (flat.size() <= kMaxLine) return flat;
+      auto* sq = static_cast<const SubqueryExpr*>(this);
+      return Cat(sq->expr->Pretty(level), SubquerySuffix(*sq));
+    }
+    default:
+      break;
+  }
+  if (flat.size() <= kMaxLine) return indent + flat;
+  switch (kind) {
+    case NodeKind::kParen:
+      return Cat(indent, "(\n",
+                 static_cast<const ParenExpr*>(this)->expr->Pretty(level + 1),
+                 "\n", indent, ")");
+    case NodeKind::kBinary: {
+      auto* b = static_cast<const BinaryExpr*>(this);
+      return Cat(b->lhs->Pretty(level + 1), "\n", indent, OpString(b->op),
+                 MatchingString(*b), "\n", b->rhs->Pretty(level + 1));
+    }
+    case NodeKind::kCall: {
+      auto* c = static_cast<const Call*>(this);
+      std::vector<std::string> args;
+      for (const auto& a : c->args) args.push_back(a->Pretty(level + 1));
+      return Cat(indent, c->func->name, "(\n", absl::StrJoin(args, ",\n"), "\n",
+                 indent, ")");
+    }
+    case NodeKind::kAggregate: {
+      auto* a = static_cast<const AggregateExpr*>(this);
+      std::string s = Cat(indent, AggPrefix(*a), "(\n");
+      if (a->param) Append(&s, a->param->Pretty(level + 1), ",\n");
+      Append(&s, a->expr->Pretty(level + 1), "\n", indent, ")");
+      return s;
+    }
+    default:
+      return indent + flat;
+  }
 }
 
 namespace {

@@ -82,6 +82,10 @@ struct Expr {
   virtual ~Expr() = default;
   ValueType type() const;
   std::string String() const;
+  // Prometheus's prettified form (what /api/v1/format_query returns): like
+  // String() but nodes longer than 100 characters split over indented
+  // lines; `level` is the starting indent (two spaces each).
+  std::string Pretty(int level = 0) const;
   NodeKind kind;
   PosRange pos;
 };

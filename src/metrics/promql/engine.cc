@@ -205,7 +205,7 @@ std::string_view ErrorType(const absl::Status& status) {
 
 absl::StatusOr<std::string> FormatQuery(std::string_view query) {
   PANTAU_ASSIGN_OR_RETURN(ExprPtr expr, ParseExpr(query));
-  return expr->String();
+  return expr->Pretty(0);
 }
 
 }  // namespace pantau::metrics::promql

@@ -86,7 +86,8 @@ inline int64_t RangeQueryPoints(int64_t start_ms, int64_t end_ms,
 // execution.
 std::string_view ErrorType(const absl::Status& status);
 
-// format_query: the query re-printed from its AST.
+// format_query: the query re-printed from its AST, prettified as
+// Prometheus does.
 absl::StatusOr<std::string> FormatQuery(std::string_view query);
 
 }  // namespace pantau::metrics::promql

@@ -116,8 +116,9 @@ absl::StatusOr<EvalValue> Evaluator::Eval(const Expr& e) {
     case NodeKind::kParen:
       return Eval(*static_cast<const ParenExpr&>(e).expr);
     case NodeKind::kUnary: {
-      PANTAU_ASSIGN_OR_RETURN(EvalValue v,
-                              Eval(*static_cast<const UnaryExpr&>(e).expr));
+      const auto& u = static_cast<const UnaryExpr&>(e);
+      PANTAU_ASSIGN_OR_RETURN(EvalValue v, Eval(*u.expr));
+      if (u.op == Op::kAdd) return v;  // unary plus changes nothing
       for (double& d : v.scalar) d = -d;
       for (Series& s : v.matrix) {
         s.labels = DropMetricName(s.labels);

@@ -300,9 +300,8 @@ class Parser {
                          ValueTypeName(t), "\""));
         return nullptr;
       }
-      if (op.type == Tok::kAdd) return e;
       auto u = std::make_unique<UnaryExpr>();
-      u->op = Op::kSub;
+      u->op = op.type == Tok::kAdd ? Op::kAdd : Op::kSub;
       u->pos = {op.pos, e->pos.end};
       u->expr = std::move(e);
       return u;

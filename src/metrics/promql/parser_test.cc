@@ -93,11 +93,40 @@ TEST(Parser, PrintsBackAsPromQL) {
   const char* cases[][2] = {
       {"sum by(a)(rate(x{b=\"c\"}[5m] offset 1m))",
        "sum by (a) (rate(x{b=\"c\"}[5m] offset 1m))"},
-      {"a + on(b) group_left(c) d", "a + on(b) group_left(c) d"},
+      {"a + on(b) group_left(c) d", "a + on (b) group_left (c) d"},
+      {"x{a=\"1\", b!=\"2\"}", "x{a=\"1\",b!=\"2\"}"},
+      {"sum by () (x) + sum without () (x)", "sum(x) + sum without () (x)"},
+      {"+x", "+x"},
       {"x @ 100", "x @ 100.000"},
       {"max_over_time(x[1h:5m] @ end())", "max_over_time(x[1h:5m] @ end())"},
       {"-1", "-1"},
       {"1 == bool 2", "1 == bool 2"},
+  };
+  for (const auto& c : cases) {
+    auto f = FormatQuery(c[0]);
+    ASSERT_TRUE(f.ok()) << f.status();
+    EXPECT_EQ(*f, c[1]);
+  }
+}
+
+// Expected strings taken from Prometheus 2.42's /api/v1/format_query.
+TEST(Parser, FormatQueryMatchesPrometheus) {
+  const char* cases[][2] = {
+      {"x offset 5m @ 100", "x @ 100.000 offset 5m"},
+      {"x[5m:1m] offset 5m @ 100", "x[5m:1m] @ 100.000 offset 5m"},
+      {"x{b=\"1\",a=\"2\"}", "x{a=\"2\",b=\"1\"}"},
+      {"histogram_quantile(0.99, sum by (le, job) "
+       "(rate(http_request_duration_seconds_bucket{job=\"api-server\", "
+       "handler=\"/api/v1/query_range\"}[5m])))",
+       "histogram_quantile(\n  0.99,\n  sum by (le, job) (\n    "
+       "rate(http_request_duration_seconds_bucket{handler=\"/api/v1/"
+       "query_range\",job=\"api-server\"}[5m])\n  )\n)"},
+      {"(sum(rate(http_requests_total{job=\"api-server\", "
+       "handler=~\"/api/v1/.*\", code!~\"5..\"}[5m])) + sum(rate(x[5m]))) "
+       "* 100",
+       "  (\n      sum(rate(http_requests_total{code!~\"5..\",handler=~\"/"
+       "api/v1/.*\",job=\"api-server\"}[5m]))\n    +\n      "
+       "sum(rate(x[5m]))\n  )\n*\n  100"},
   };
   for (const auto& c : cases) {
     auto f = FormatQuery(c[0]);
