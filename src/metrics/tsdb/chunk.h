@@ -28,6 +28,8 @@ class XorChunk {
   bool empty() const { return count_ == 0; }
   int64_t min_time() const { return mint_; }
   int64_t max_time() const { return t_; }
+  // Bits of the newest value (valid when not empty).
+  uint64_t last_value_bits() const { return v_; }
   // The encoded chunk; valid until the next Append.
   std::string_view bytes() const { return data_; }
   // Releases spare capacity once the chunk is complete.

@@ -168,11 +168,12 @@ absl::Status Head::CheckLocked(MemSeries* s, int64_t t, uint64_t bits,
   }
   if (has_samples && t == maxt) {
     // Compare with the newest sample's bits.
-    std::string_view bytes = s->open.empty()
-                                 ? std::string_view(s->chunks.back().bytes)
-                                 : s->open.bytes();
-    XorIterator it(bytes);
-    while (it.Next()) last_bits = it.v_bits();
+    if (!s->open.empty()) {
+      last_bits = s->open.last_value_bits();
+    } else {
+      XorIterator it(s->chunks.back().bytes);
+      while (it.Next()) last_bits = it.v_bits();
+    }
     if (last_bits == bits) return absl::OkStatus();  // same sample again
     return absl::AlreadyExistsError(absl::StrCat(
         "duplicate sample for timestamp ", t, " with a different value"));
