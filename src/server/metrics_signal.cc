@@ -1,11 +1,14 @@
 #include "server/metrics_signal.h"
 
+#include <grpcpp/impl/codegen/service_type.h>
+
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "base/status_macros.h"
+#include "metrics/ingest/otlp_metrics.h"
 #include "metrics/ingest/remote_write.h"
 #include "metrics/scrape/config.h"
 #include "metrics/scrape/net_fetcher.h"
@@ -14,6 +17,7 @@
 #include "net/http_client.h"
 #include "net/router.h"
 #include "pantau/sdk/metrics.h"
+#include "server/otlp_grpc.h"
 
 namespace pantau::server {
 namespace {
@@ -138,6 +142,11 @@ absl::Status MetricsSignal::Open(const Options& options,
       static_cast<size_t>(options.web_max_request_bytes);
   remote_write_ = std::make_unique<metrics::ingest::RemoteWriteReceiver>(
       db_.get(), counters_.get(), rw);
+  metrics::ingest::OtlpOptions otlp;
+  otlp.max_decompressed_bytes = rw.max_decompressed_bytes;
+  otlp_ = std::make_unique<metrics::ingest::OtlpMetricsReceiver>(
+      db_.get(), counters_.get(), otlp);
+  otlp_grpc_ = NewOtlpMetricsService(otlp_.get());
   RegisterStorageMetrics(registry, db_.get(), counters_.get());
 
   scrape_client_ = std::make_unique<net::HttpClient>();
@@ -160,6 +169,26 @@ absl::Status MetricsSignal::RegisterRoutes(net::Router& router) {
   // success; 400 for data the sender must not retry; 5xx only for storage
   // failures worth retrying.
   net::RouteOptions ingest{.executor = net::Executor::kIngest};
+  // OTLP/HTTP metrics: protobuf or JSON; partial_success in the body.
+  PANTAU_RETURN_IF_ERROR(router.Handle(
+      "POST", "/v1/metrics",
+      [this](const net::HttpRequest& request, net::RequestContext&) {
+        if (!open_.load(std::memory_order_acquire)) {
+          return net::HttpResponse::Error(
+              503, "pantau is starting: metrics storage recovery in progress");
+        }
+        metrics::ingest::OtlpHttpResult r =
+            otlp_->HandleHttp(request.body, request.Header("Content-Type"),
+                              request.Header("Content-Encoding"));
+        net::HttpResponse resp;
+        resp.status = r.http_status;
+        if (!r.content_type.empty()) {
+          resp.headers.Set("Content-Type", r.content_type);
+        }
+        resp.body = std::move(r.body);
+        return resp;
+      },
+      ingest));
   return router.Handle(
       "POST", "/api/v1/write",
       [this](const net::HttpRequest& request, net::RequestContext&) {

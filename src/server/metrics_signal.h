@@ -20,6 +20,9 @@ namespace pantau::net {
 class HttpClient;
 class Router;
 }  // namespace pantau::net
+namespace grpc {
+class Service;
+}
 namespace pantau::sdk {
 class Registry;
 }
@@ -30,6 +33,7 @@ class DB;
 }
 namespace ingest {
 struct IngestCounters;
+class OtlpMetricsReceiver;
 class RemoteWriteReceiver;
 }  // namespace ingest
 namespace scrape {
@@ -56,11 +60,15 @@ class MetricsSignal {
   absl::Status Close();
 
   metrics::Storage* storage();
+  // The OTLP/gRPC metrics service; valid after Open.
+  grpc::Service* otlp_grpc_service() { return otlp_grpc_.get(); }
 
  private:
   std::unique_ptr<metrics::tsdb::DB> db_;
   std::unique_ptr<metrics::ingest::IngestCounters> counters_;
   std::unique_ptr<metrics::ingest::RemoteWriteReceiver> remote_write_;
+  std::unique_ptr<metrics::ingest::OtlpMetricsReceiver> otlp_;
+  std::unique_ptr<grpc::Service> otlp_grpc_;
   std::unique_ptr<net::HttpClient> scrape_client_;
   std::unique_ptr<metrics::scrape::Fetcher> fetcher_;
   std::unique_ptr<metrics::scrape::ScrapeManager> scrape_;

@@ -156,6 +156,14 @@ const std::vector<OptionSpec>& AllOptions() {
     v->push_back(BoolOpt("web.enable-lifecycle",
                          "Enable shutdown and reload via HTTP request.",
                          &Options::web_enable_lifecycle));
+    v->push_back(StringOpt(
+        "otlp.grpc-listen-address",
+        "Address of the OTLP/gRPC receiver; empty disables it.", ":4317",
+        &Options::otlp_grpc_listen_address, /*restart=*/true));
+    v->push_back(StringOpt(
+        "otlp.http-listen-address",
+        "Extra listener for OTLP/HTTP (/v1/metrics); empty disables it.",
+        ":4318", &Options::otlp_http_listen_address, /*restart=*/true));
     v->push_back(StringOpt("storage.path", "Base path for all data.", "./data",
                            &Options::storage_path, /*restart=*/true));
     v->push_back(DurationOpt("storage.retention.time",

@@ -39,6 +39,14 @@ struct Options {
   // --web.enable-lifecycle: allow POST /-/reload and /-/quit.
   bool web_enable_lifecycle = false;
 
+  // --otlp.grpc-listen-address: OTLP/gRPC receiver (the OpenTelemetry
+  // default port); "" disables it.
+  std::string otlp_grpc_listen_address = ":4317";
+  // --otlp.http-listen-address: an extra listener for OTLP/HTTP on its
+  // conventional port; "" disables it. /v1/metrics is always also served
+  // on --web.listen-address.
+  std::string otlp_http_listen_address = ":4318";
+
   // --storage.path: the data directory, one subfolder per signal.
   std::string storage_path = "./data";
   // --storage.retention.time: data older than this is deleted.

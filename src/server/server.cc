@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "base/status_macros.h"
+#include "net/grpc_server.h"
 #include "net/http_server.h"
 #include "net/router.h"
 #include "pantau/sdk/metrics.h"
@@ -155,12 +156,32 @@ absl::Status Server::Start() {
   PANTAU_RETURN_IF_ERROR(http_->Start());
   PANTAU_LOG(kInfo, "listening",
              {{"address", opts.web_listen_address}, {"port", http_->port()}});
+  if (!opts.otlp_http_listen_address.empty()) {
+    http.listen_address = opts.otlp_http_listen_address;
+    otlp_http_ = std::make_unique<net::HttpServer>(http, router_);
+    PANTAU_RETURN_IF_ERROR(otlp_http_->Start());
+    PANTAU_LOG(kInfo, "listening for OTLP/HTTP",
+               {{"address", opts.otlp_http_listen_address},
+                {"port", otlp_http_->port()}});
+  }
   // Serve /-/healthy (and 503 on /-/ready) while storage recovers, as
   // Prometheus does, so orchestrators can tell "starting" from "dead".
   absl::Status opened = metrics_->Open(opts, registry_.get());
   if (!opened.ok()) {
     http_->Shutdown(absl::ZeroDuration());
     return opened;
+  }
+  if (!opts.otlp_grpc_listen_address.empty()) {
+    net::GrpcServer::Options g;
+    g.listen_address = opts.otlp_grpc_listen_address;
+    g.max_receive_message_bytes =
+        static_cast<size_t>(opts.web_max_request_bytes);
+    grpc_ = std::make_unique<net::GrpcServer>(g);
+    grpc_->RegisterService(metrics_->otlp_grpc_service());
+    PANTAU_RETURN_IF_ERROR(grpc_->Start());
+    PANTAU_LOG(
+        kInfo, "listening for OTLP/gRPC",
+        {{"address", opts.otlp_grpc_listen_address}, {"port", grpc_->port()}});
   }
   ready_.store(true);
   PANTAU_LOG(kInfo, "server is ready to receive requests",
@@ -214,6 +235,8 @@ void Server::Shutdown() {
                {{"grace", options().web_shutdown_timeout}});
     http_->Shutdown(options().web_shutdown_timeout);
   }
+  if (otlp_http_) otlp_http_->Shutdown(options().web_shutdown_timeout);
+  if (grpc_) grpc_->Shutdown(options().web_shutdown_timeout);
   absl::Status closed = metrics_->Close();
   if (!closed.ok()) {
     PANTAU_LOG(kError, "error closing metrics storage", {{"err", closed}});
@@ -227,6 +250,10 @@ void Server::Shutdown() {
 }
 
 int Server::http_port() const { return http_ ? http_->port() : 0; }
+int Server::otlp_http_port() const {
+  return otlp_http_ ? otlp_http_->port() : 0;
+}
+int Server::otlp_grpc_port() const { return grpc_ ? grpc_->port() : 0; }
 
 Options Server::options() const {
   absl::MutexLock lock(&reload_mu_);

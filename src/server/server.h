@@ -24,6 +24,7 @@ namespace pantau::sdk {
 class Registry;
 }
 namespace pantau::net {
+class GrpcServer;
 class HttpServer;
 class Router;
 }  // namespace pantau::net
@@ -58,8 +59,10 @@ class Server {
   // Called when a client asks the server to stop (POST /-/quit).
   void set_on_quit(std::function<void()> fn) { on_quit_ = std::move(fn); }
 
-  // The bound HTTP port (useful with ":0").
+  // The bound ports (useful with ":0"); 0 when that listener is off.
   int http_port() const;
+  int otlp_http_port() const;
+  int otlp_grpc_port() const;
   Options options() const ABSL_LOCKS_EXCLUDED(reload_mu_);
   sdk::Registry& registry() { return *registry_; }
 
@@ -75,6 +78,8 @@ class Server {
   std::unique_ptr<SelfMetrics> self_metrics_;
   std::shared_ptr<net::Router> router_;
   std::unique_ptr<net::HttpServer> http_;
+  std::unique_ptr<net::HttpServer> otlp_http_;  // optional extra listener
+  std::unique_ptr<net::GrpcServer> grpc_;       // OTLP/gRPC
   std::unique_ptr<MetricsSignal> metrics_;
   std::function<void()> on_quit_;
   std::atomic<bool> ready_{false};

@@ -8,10 +8,14 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "base/compression.h"
 #include "base/log.h"
 #include "base/strings.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "net/http_client.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
+#include "prometheus/remote.pb.h"
 
 namespace pantau::server {
 namespace {
@@ -26,10 +30,21 @@ class ServerTest : public ::testing::Test {
     options_.web_listen_address = "127.0.0.1:0";
     options_.storage_path = (dir_ / "data").string();
     options_.web_shutdown_timeout = absl::Seconds(5);
+    options_.otlp_grpc_listen_address = "127.0.0.1:0";
+    options_.otlp_http_listen_address = "127.0.0.1:0";
   }
   void TearDown() override {
     base::SetLogSink(nullptr);
     std::filesystem::remove_all(dir_);
+  }
+
+  // The value of an unlabeled sample in /metrics, or -1.
+  double MetricValue(Server& s, std::string_view name) {
+    std::string body = Get(s, "/metrics").body;
+    std::string key = absl::StrCat("\n", base::Sv(name), " ");
+    size_t at = body.find(key);
+    if (at == std::string::npos) return -1;
+    return std::stod(body.substr(at + key.size()));
   }
 
   net::HttpClientResponse Get(Server& s, std::string_view path,
@@ -173,6 +188,92 @@ TEST_F(ServerTest, QuitCallsTheStopHook) {
   ASSERT_TRUE(s.Start().ok());
   EXPECT_EQ(Get(s, "/-/quit", "POST").status, 200);
   EXPECT_TRUE(quit);
+}
+
+TEST_F(ServerTest, RemoteWriteWithSnappyBodyIsStored) {
+  Server s(options_, {});
+  ASSERT_TRUE(s.Start().ok());
+  prometheus::WriteRequest req;
+  auto* ts = req.add_timeseries();
+  auto* l = ts->add_labels();
+  l->set_name("__name__");
+  l->set_value("rw_test_metric");
+  auto* l2 = ts->add_labels();
+  l2->set_name("job");
+  l2->set_value("t");
+  auto* sample = ts->add_samples();
+  sample->set_value(42);
+  sample->set_timestamp(absl::ToUnixMillis(absl::Now()));
+  auto body = base::Compress(base::Codec::kSnappy, req.SerializeAsString());
+  ASSERT_TRUE(body.ok());
+
+  net::HttpClient client;
+  net::HttpClientRequest r;
+  r.method = "POST";
+  r.url = absl::StrCat("http://127.0.0.1:", s.http_port(), "/api/v1/write");
+  r.headers.Set("Content-Encoding", "snappy");
+  r.headers.Set("Content-Type", "application/x-protobuf");
+  r.headers.Set("X-Prometheus-Remote-Write-Version", "0.1.0");
+  r.body = *body;
+  auto resp = client.Do(r);
+  ASSERT_TRUE(resp.ok()) << resp.status();
+  EXPECT_EQ(resp->status, 204) << resp->body;
+  EXPECT_EQ(MetricValue(s, "pantau_ingest_samples_total"), 1);
+
+  // Garbage is a 400 (not retried by senders) and the server keeps going.
+  r.body = "definitely not snappy";
+  resp = client.Do(r);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->status, 400);
+  EXPECT_EQ(Get(s, "/-/healthy").status, 200);
+  EXPECT_EQ(MetricValue(s, "pantau_ingest_samples_total"), 1);
+}
+
+namespace otlp_collector = opentelemetry::proto::collector::metrics::v1;
+
+otlp_collector::ExportMetricsServiceRequest OneGauge(std::string name,
+                                                     double value) {
+  otlp_collector::ExportMetricsServiceRequest req;
+  auto* rm = req.add_resource_metrics();
+  auto* attr = rm->mutable_resource()->add_attributes();
+  attr->set_key("service.name");
+  attr->mutable_value()->set_string_value("checkout");
+  auto* m = rm->add_scope_metrics()->add_metrics();
+  m->set_name(std::move(name));
+  auto* p = m->mutable_gauge()->add_data_points();
+  p->set_as_double(value);
+  p->set_time_unix_nano(absl::ToUnixNanos(absl::Now()));
+  return req;
+}
+
+TEST_F(ServerTest, OtlpMetricsOverHttpAndGrpcAreStored) {
+  Server s(options_, {});
+  ASSERT_TRUE(s.Start().ok());
+  ASSERT_GT(s.otlp_http_port(), 0);
+  ASSERT_GT(s.otlp_grpc_port(), 0);
+
+  net::HttpClient client;
+  net::HttpClientRequest r;
+  r.method = "POST";
+  r.url = absl::StrCat("http://127.0.0.1:", s.otlp_http_port(), "/v1/metrics");
+  r.headers.Set("Content-Type", "application/x-protobuf");
+  r.body = OneGauge("queue_depth", 7).SerializeAsString();
+  auto resp = client.Do(r);
+  ASSERT_TRUE(resp.ok()) << resp.status();
+  EXPECT_EQ(resp->status, 200) << resp->body;
+  EXPECT_EQ(MetricValue(s, "pantau_ingest_samples_total"), 1);
+
+  auto channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", s.otlp_grpc_port()),
+                          grpc::InsecureChannelCredentials());
+  auto stub = otlp_collector::MetricsService::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  otlp_collector::ExportMetricsServiceResponse out;
+  grpc::Status st = stub->Export(&ctx, OneGauge("queue_depth_2", 8), &out);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(out.partial_success().rejected_data_points(), 0);
+  EXPECT_EQ(MetricValue(s, "pantau_ingest_samples_total"), 2);
 }
 
 }  // namespace

@@ -52,6 +52,7 @@ check "bad flag value is explained" contains "$out" "storage.retention.time"
 # A real server: start, probe, reload, stop.
 printf 'log:\n  level: info\n' > "$work/good.yml"
 "$bin" serve --config.file="$work/good.yml" --web.listen-address=127.0.0.1:0 \
+  --otlp.grpc-listen-address=127.0.0.1:0 --otlp.http-listen-address=127.0.0.1:0 \
   --storage.path="$work/data" > "$work/log" 2>&1 &
 pid=$!
 port=""
