@@ -209,8 +209,10 @@ absl::Status ScrapeLoop::AppendBody(Appender* app, std::string_view body,
         app->Append(entry.ref, entry.labels, t, p.value());
     if (!ref.ok()) {
       if (!IsSampleError(ref.status())) return ref.status();
+      CountSampleError(ref.status());
       continue;
     }
+    ++counts->appended;
     entry.ref = *ref;
     if (added) ++counts->added;
     if (!explicit_ts) seen_now_.push_back(&entry.labels);
@@ -231,11 +233,32 @@ absl::Status ScrapeLoop::AppendBody(Appender* app, std::string_view body,
   return absl::OkStatus();
 }
 
+void ScrapeLoop::CountSampleError(const absl::Status& s) {
+  if (options_.counters == nullptr) return;
+  switch (s.code()) {
+    case absl::StatusCode::kOutOfRange:
+      options_.counters->samples_out_of_bounds.fetch_add(1);
+      break;
+    case absl::StatusCode::kAlreadyExists:
+      options_.counters->samples_duplicate.fetch_add(1);
+      break;
+    case absl::StatusCode::kResourceExhausted:
+      options_.counters->samples_series_limit.fetch_add(1);
+      break;
+    default:
+      options_.counters->samples_out_of_order.fetch_add(1);
+      break;
+  }
+}
+
 void ScrapeLoop::AppendStaleMarkers(Appender* app, int64_t ts, bool all) {
   for (auto it = seen_.begin(); it != seen_.end();) {
     if (all || it->second != iteration_) {
       // Errors (e.g. a newer explicit sample) just mean no marker needed.
-      (void)app->Append(0, it->first, ts, StaleNaN());
+      if (app->Append(0, it->first, ts, StaleNaN()).ok() &&
+          options_.counters != nullptr) {
+        options_.counters->stale_markers.fetch_add(1);
+      }
       seen_.erase(it++);
     } else {
       ++it;
@@ -320,6 +343,16 @@ void ScrapeLoop::ScrapeOnce(absl::Time scheduled) {
   AppendReport(app.get(), ts, err.ok(), took, counts);
   absl::Status commit = app->Commit();
   if (!commit.ok() && err.ok()) err = commit;
+  if (options_.counters != nullptr) {
+    ScrapeCounters& c = *options_.counters;
+    c.scrapes.fetch_add(1);
+    if (!err.ok()) c.failed_scrapes.fetch_add(1);
+    if (err.code() == absl::StatusCode::kResourceExhausted &&
+        err.message().find("sample limit") != absl::string_view::npos) {
+      c.exceeded_sample_limit.fetch_add(1);
+    }
+    if (commit.ok()) c.samples_appended.fetch_add(counts.appended);
+  }
   seen_now_.clear();
   // Forget cache entries not seen for a while (series that went away).
   for (auto it = cache_.begin(); it != cache_.end();) {

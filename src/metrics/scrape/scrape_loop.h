@@ -28,6 +28,7 @@
 #ifndef PANTAU_METRICS_SCRAPE_SCRAPE_LOOP_H_
 #define PANTAU_METRICS_SCRAPE_SCRAPE_LOOP_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -64,6 +65,21 @@ struct TargetStatus {
   absl::Duration timeout;
 };
 
+// Totals over all loops, for pantau's own /metrics (Prometheus exports
+// the same as prometheus_target_scrapes_*).
+struct ScrapeCounters {
+  std::atomic<uint64_t> scrapes{0};
+  std::atomic<uint64_t> failed_scrapes{0};
+  std::atomic<uint64_t> exceeded_sample_limit{0};
+  std::atomic<uint64_t> samples_appended{0};
+  // Samples the store refused; the scrape goes on without them.
+  std::atomic<uint64_t> samples_out_of_order{0};
+  std::atomic<uint64_t> samples_duplicate{0};
+  std::atomic<uint64_t> samples_out_of_bounds{0};
+  std::atomic<uint64_t> samples_series_limit{0};
+  std::atomic<uint64_t> stale_markers{0};
+};
+
 struct ScrapeLoopOptions {
   std::string job;
   bool honor_labels = false;
@@ -74,6 +90,7 @@ struct ScrapeLoopOptions {
   std::optional<Authorization> authorization;
   absl::Duration timestamp_tolerance = absl::Milliseconds(25);
   size_t max_body_bytes = 256 << 20;
+  ScrapeCounters* counters = nullptr;  // optional; must outlive the loop
 };
 
 class ScrapeLoop {
@@ -107,6 +124,7 @@ class ScrapeLoop {
     uint64_t scraped = 0;
     uint64_t post_relabel = 0;
     uint64_t added = 0;
+    uint64_t appended = 0;
   };
 
   // Appends the body's samples; error fails the scrape.
@@ -118,6 +136,7 @@ class ScrapeLoop {
   base::Labels BuildLabels(std::string_view name,
                            const std::vector<base::LabelView>& scraped);
   void AppendStaleMarkers(Appender* app, int64_t ts, bool all);
+  void CountSampleError(const absl::Status& s);
   void AppendReport(Appender* app, int64_t ts, bool up, absl::Duration took,
                     const ScrapeCounts& counts);
   absl::StatusOr<FetchRequest> MakeRequest() const;

@@ -142,6 +142,21 @@ TEST_F(ScrapeLoopTest, SeriesAddedCountsOnlyNewSeries) {
   EXPECT_EQ(added[1].v, 1);
 }
 
+TEST_F(ScrapeLoopTest, DuplicateAndOutOfOrderSamplesAreSkippedAndCounted) {
+  // The same series twice with different values, and an explicit
+  // timestamp older than the previous scrape's.
+  fetcher_.SetBody(kUrl, "a 1\na 2\nb 1 1700000000000\n");
+  ScrapeCounters counters;
+  Loop({.counters = &counters});
+  Scrape();
+  fetcher_.SetBody(kUrl, "a 1\nb 1 1600000000000\n");
+  Scrape();
+  EXPECT_EQ(counters.samples_duplicate.load(), 1u);
+  EXPECT_EQ(counters.samples_out_of_order.load(), 1u);
+  EXPECT_EQ(loop_->Status().health, TargetHealth::kUp);
+  EXPECT_EQ(store_.Series(Series({{"__name__", "a"}})).size(), 2u);
+}
+
 TEST_F(ScrapeLoopTest, StaleMarkerWhenSeriesDisappears) {
   fetcher_.SetBody(kUrl, "a 1\nb 1\n");
   Loop();
@@ -196,8 +211,11 @@ TEST_F(ScrapeLoopTest, ParseErrorAndHttpErrorFailTheScrape) {
 
 TEST_F(ScrapeLoopTest, SampleLimitFailsScrape) {
   fetcher_.SetBody(kUrl, "a 1\nb 1\nc 1\n");
-  Loop({.sample_limit = 2});
+  ScrapeCounters counters;
+  Loop({.sample_limit = 2, .counters = &counters});
   Scrape();
+  EXPECT_EQ(counters.exceeded_sample_limit.load(), 1u);
+  EXPECT_EQ(counters.failed_scrapes.load(), 1u);
   EXPECT_TRUE(store_.Series(Series({{"__name__", "a"}})).empty());
   EXPECT_EQ(store_.Series(Series({{"__name__", "up"}}))[0].v, 0);
   EXPECT_THAT(loop_->Status().last_error, HasSubstr("sample limit exceeded"));

@@ -92,6 +92,7 @@ void ScrapeManager::SyncPool(Pool* pool, std::map<uint64_t, Entry>* reuse,
       lo.basic_auth = pool->config.basic_auth;
       lo.authorization = pool->config.authorization;
       lo.timestamp_tolerance = options_.timestamp_tolerance;
+      lo.counters = &counters_;
       auto slot = std::make_shared<LoopSlot>();
       Entry e;
       {

@@ -83,6 +83,8 @@ class ScrapeManager {
 
   std::vector<TargetStatus> ActiveTargets() const;
   std::vector<DroppedTarget> DroppedTargets() const;
+  // Totals over every loop, for pantau's own /metrics.
+  const ScrapeCounters& counters() const { return counters_; }
 
  private:
   struct LoopSlot {
@@ -128,6 +130,7 @@ class ScrapeManager {
 
   ScrapeManagerOptions options_;
   base::Clock* clock_;
+  ScrapeCounters counters_;
 
   mutable absl::Mutex mu_;
   std::map<std::string, Pool> pools_ ABSL_GUARDED_BY(mu_);

@@ -83,6 +83,9 @@ scrape_configs:
   EXPECT_EQ(UpSamples("b:2"), 1u);
   RunInterval();
   EXPECT_EQ(UpSamples("a:1"), 2u);
+  EXPECT_EQ(manager_->counters().scrapes.load(), 4u);
+  EXPECT_EQ(manager_->counters().samples_appended.load(), 4u);
+  EXPECT_EQ(manager_->counters().failed_scrapes.load(), 0u);
   auto targets = manager_->ActiveTargets();
   ASSERT_EQ(targets.size(), 2u);
   for (const TargetStatus& t : targets) {
