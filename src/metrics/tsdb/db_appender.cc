@@ -78,9 +78,20 @@ class DbAppender : public Appender {
       new_series.emplace_back(to_mark[i]->ref, &labels_store[i]);
     }
     if (!new_series.empty()) {
-      AppendRecord(&records, WalRecordType::kSeries, EncodeSeries(new_series));
+      for (size_t i = 0; i < new_series.size(); i += kPerRecord) {
+        std::vector<std::pair<SeriesRef, const base::Labels*>> part(
+            new_series.begin() + i,
+            new_series.begin() + std::min(new_series.size(), i + kPerRecord));
+        AppendRecord(&records, WalRecordType::kSeries, EncodeSeries(part));
+      }
     }
-    AppendRecord(&records, WalRecordType::kSamples, EncodeSamples(samples_));
+    // Bounded records: replay refuses records over kMaxWalRecordSize.
+    for (size_t i = 0; i < samples_.size(); i += kPerRecord) {
+      std::vector<RefSample> part(
+          samples_.begin() + i,
+          samples_.begin() + std::min(samples_.size(), i + kPerRecord));
+      AppendRecord(&records, WalRecordType::kSamples, EncodeSamples(part));
+    }
     absl::Status st;
     {
       absl::ReaderMutexLock l(&db_->apply_mu_);
@@ -126,6 +137,9 @@ class DbAppender : public Appender {
 
  private:
   static constexpr int64_t kNone = std::numeric_limits<int64_t>::min();
+  // At most ~20 bytes per sample or ~1 KiB per series label set keeps a
+  // record far below kMaxWalRecordSize.
+  static constexpr size_t kPerRecord = 8192;
   struct Entry {
     MemSeries* series;
     int64_t pending_max;

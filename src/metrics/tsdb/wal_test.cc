@@ -270,6 +270,33 @@ TEST_F(WalTest, FsyncPolicyIntervalSyncsInTheBackgroundAndOnClose) {
   EXPECT_EQ(SamplesOf("0"), 20u);
 }
 
+TEST_F(WalTest, HugeCommitIsSplitIntoBoundedRecords) {
+  snapshot_ = false;
+  segment_size_ = 64 << 20;
+  Open();
+  auto app = db_->NewAppender();
+  for (int s = 0; s < 30000; ++s) {
+    ASSERT_TRUE(
+        app->Append(0,
+                    Labels::Of({{"__name__", "big"}, {"s", std::to_string(s)}}),
+                    1000, s)
+            .ok());
+  }
+  ASSERT_TRUE(app->Commit().ok());
+  Crash();
+  int records = 0;
+  std::string data = *mem_->ReadFileToString(LastSegmentPath());
+  ScanResult r = ScanRecords(data, [&](WalRecordType, std::string_view p) {
+    ++records;
+    EXPECT_LT(p.size(), size_t{1} << 20);
+    return absl::OkStatus();
+  });
+  EXPECT_FALSE(r.corrupt);
+  EXPECT_GE(records, 8);
+  Open();
+  EXPECT_EQ(Query(*db_, {Eq("__name__", "big")}).size(), 30000u);
+}
+
 TEST(WalRecords, ScanStopsAtTheFirstBadRecord) {
   std::string seg;
   AppendRecord(&seg, WalRecordType::kSamples, EncodeSamples({{1, 5, 2.0}}));
