@@ -69,7 +69,7 @@ void AppendAnyValue(const otlp::common::v1::AnyValue& v, std::string* out,
       absl::StrAppend(out, v.int_value());
       break;
     case AV::kDoubleValue:
-      absl::StrAppend(out, v.double_value());
+      *out += FormatFloat(v.double_value());
       break;
     case AV::kBytesValue:
       *out += Hex(v.bytes_value());
@@ -104,6 +104,17 @@ void AppendAnyValue(const otlp::common::v1::AnyValue& v, std::string* out,
     default:
       break;
   }
+}
+
+int64_t PointCount(const otlp::metrics::v1::Metric& m) {
+  if (m.has_gauge()) return m.gauge().data_points_size();
+  if (m.has_sum()) return m.sum().data_points_size();
+  if (m.has_histogram()) return m.histogram().data_points_size();
+  if (m.has_summary()) return m.summary().data_points_size();
+  if (m.has_exponential_histogram()) {
+    return m.exponential_histogram().data_points_size();
+  }
+  return 0;
 }
 
 using Attrs = google::protobuf::RepeatedPtrField<otlp::common::v1::KeyValue>;
@@ -397,12 +408,14 @@ bool Converter::Run(const ExportMetricsServiceRequest& req) {
     for (const auto& sm : rm.scope_metrics()) {
       for (const auto& m : sm.metrics()) {
         if (m.name().empty()) {
-          int64_t n = 0;
-          if (m.has_gauge()) n = m.gauge().data_points_size();
-          if (m.has_sum()) n = m.sum().data_points_size();
-          if (m.has_histogram()) n = m.histogram().data_points_size();
-          if (m.has_summary()) n = m.summary().data_points_size();
-          Reject(RejectReason::kInvalidLabels, n, "metric without a name");
+          Reject(RejectReason::kInvalidLabels, PointCount(m),
+                 "metric without a name");
+          continue;
+        }
+        if (OtlpMetricName(m.name(), "", OtlpKind::kGauge).empty()) {
+          Reject(RejectReason::kInvalidLabels, PointCount(m),
+                 absl::StrCat("metric name \"", m.name(),
+                              "\" has no letters or digits"));
           continue;
         }
         ConvertMetric(m);

@@ -183,6 +183,8 @@ TEST_F(OtlpTest, DeltaAndExponentialRejectedWithPartialSuccess) {
   s->mutable_sum()->add_data_points()->set_time_unix_nano(kT);
   auto* e = AddMetric(rm, "e", "");
   e->mutable_exponential_histogram()->add_data_points();
+  auto* bad = AddMetric(rm, "...", "");
+  bad->mutable_gauge()->add_data_points()->set_time_unix_nano(kT);
   auto* g = AddMetric(rm, "ok", "");
   auto* gp = g->mutable_gauge()->add_data_points();
   gp->set_time_unix_nano(kT);
@@ -190,9 +192,10 @@ TEST_F(OtlpTest, DeltaAndExponentialRejectedWithPartialSuccess) {
 
   ExportMetricsServiceResponse resp;
   ASSERT_TRUE(rx_.Export(req, &resp).ok());
-  EXPECT_EQ(resp.partial_success().rejected_data_points(), 3);
+  EXPECT_EQ(resp.partial_success().rejected_data_points(), 4);
   EXPECT_THAT(resp.partial_success().error_message(), HasSubstr("delta"));
   EXPECT_EQ(counters_.Rejected(RejectReason::kUnsupported), 3u);
+  EXPECT_EQ(counters_.Rejected(RejectReason::kInvalidLabels), 1u);
   EXPECT_EQ(store_.Series(L({{"__name__", "ok"}})).size(), 1u);
 }
 
