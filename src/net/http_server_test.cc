@@ -166,6 +166,34 @@ TEST(HttpServer, KeepsConnectionsAliveAndAnswersPipelinedRequestsInOrder) {
   EXPECT_TRUE((*c)->WaitClosed());
 }
 
+TEST(HttpServer, AnswersPipelinedRequestsSentBeforeAHalfClose) {
+  TestServer ts;
+  ASSERT_TRUE(ts.router
+                  ->Handle("GET", "/n/:i",
+                           [](const HttpRequest& r, RequestContext&) {
+                             return HttpResponse::Text(
+                                 200, std::string(r.PathParam("i")));
+                           })
+                  .ok());
+  ts.Start();
+  auto c = RawClient::Connect(ts.port());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->Send(Get("/n/1") + Get("/n/2") + Get("/n/3")));
+  (*c)->ShutdownWrite();
+  for (std::string want : {"1", "2", "3"}) {
+    auto r = (*c)->ReadResponse();
+    ASSERT_TRUE(r.ok()) << want << " " << r.status();
+    EXPECT_EQ(r->body, want);
+  }
+  EXPECT_TRUE((*c)->WaitClosed());
+  // A half-closed connection with an incomplete request is closed.
+  auto p = RawClient::Connect(ts.port());
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE((*p)->Send("GET /n/1 HTTP/1.1\r\nHo"));
+  (*p)->ShutdownWrite();
+  EXPECT_TRUE((*p)->WaitClosed());
+}
+
 TEST(HttpServer, BodyOverLimitGets413AndRouteMayRaiseIt) {
   ProtocolErrorCounter errors;
   TestServer ts;

@@ -96,7 +96,9 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t n) {
       case Phase::kHandling:
         // The client is gone (or half-closed): the handler may stop early.
         // The response is still attempted, then the connection closes.
-        if (ctx_) ctx_->Cancel();
+        // A client that pipelined more requests before closing its side
+        // still wants the answers (as Go's server, no cancel then).
+        if (ctx_ && in_.empty()) ctx_->Cancel();
         break;
       case Phase::kWriting:
         break;  // the write finishes or fails on its own
@@ -131,6 +133,10 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t n) {
 
 void Connection::ProcessInput() {
   if (in_.empty()) {
+    if (peer_closed_) {
+      Close();
+      return;
+    }
     ReadMore();
     return;
   }
@@ -158,6 +164,10 @@ void Connection::ProcessInput() {
   }
   if (reader_->done()) {
     Dispatch();
+    return;
+  }
+  if (peer_closed_) {
+    Close();  // the client closed its side mid-request
     return;
   }
   ReadMore();
@@ -244,8 +254,8 @@ void Connection::OnHandled(HttpResponse response, ResponseContext rctx,
                            bool close) {
   ctx_.reset();
   if (phase_ == Phase::kClosed) return;
-  rctx.close = close || close_after_response_ || peer_closed_ ||
-               server_->stopping.load();
+  rctx.close = close || close_after_response_ ||
+               (peer_closed_ && in_.empty()) || server_->stopping.load();
   rctx.now = absl::Now();
   std::string head = SerializeResponseHead(response, rctx);
   Write(std::move(head), std::move(response.body), rctx.close);
@@ -280,7 +290,7 @@ void Connection::OnWritten(const boost::system::error_code& ec, bool close) {
     Close();
     return;
   }
-  if (close || peer_closed_) {
+  if (close || (peer_closed_ && in_.empty())) {
     Linger();
     return;
   }
