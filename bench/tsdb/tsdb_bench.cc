@@ -185,7 +185,7 @@ int main(int argc, char** argv) {
         "| series created (1 sample each, %d series) | %.0f series/CPU-s |\n",
         series, rate);
     std::printf("| head bytes/series, accounted, 1 sample | %.0f B |\n",
-                static_cast<double>(st.head_memory_bytes) / series);
+                static_cast<double>(db->HeadMemoryBytes()) / series);
     std::printf("| process RSS growth/series, 1 sample | %.0f B |\n",
                 (rss1 - rss0) * 1024.0 / series);
     const double arate = Ingest(*db, gens, 479, kStart + kStep, 10000);
@@ -198,7 +198,7 @@ int main(int argc, char** argv) {
                 (RssKb() - rss0) * 1024.0 / series);
     std::printf(
         "| head bytes/series, accounted, 2 h of 15 s samples | %.0f B |\n",
-        static_cast<double>(st.head_memory_bytes) / series);
+        static_cast<double>(db->HeadMemoryBytes()) / series);
 
     // 2. Query: one metric (10%% of series) over the 2 h.
     auto q = db->NewQuerier(kStart, kStart + 480 * kStep);

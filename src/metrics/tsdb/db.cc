@@ -387,7 +387,16 @@ Stats DB::GetStats() {
   s.head_series = head_->NumSeries();
   s.head_min_time = head_->MinTime();
   s.head_max_time = head_->MaxTime();
-  s.head_memory_bytes = head_->MemoryBytes();
+  {
+    // Walking every series is too slow for each /metrics scrape.
+    absl::MutexLock l(&stats_mu_);
+    const absl::Time now = absl::Now();
+    if (now - memory_at_ > absl::Seconds(30)) {
+      memory_bytes_ = head_->MemoryBytes();
+      memory_at_ = now;
+    }
+    s.head_memory_bytes = memory_bytes_;
+  }
   s.head_series_created = c.series_created.load();
   s.head_series_removed = c.series_removed.load();
   s.samples_appended = c.samples_appended.load();

@@ -9,6 +9,19 @@
 // head, compacts them and applies retention; a background thread calls it
 // every `maintenance_interval` unless that is zero.
 //
+// Errors from Appender::Append, by status code (the message names the
+// reason; each is counted in Stats::rejected):
+//   INVALID_ARGUMENT    out of order (older than the series' newest sample
+//                       beyond the out-of-order window), or no labels
+//   ALREADY_EXISTS      duplicate timestamp with a different value
+//   OUT_OF_RANGE        older than the head (already cut into a block)
+//   RESOURCE_EXHAUSTED  a new series over max_series / max_series_per_metric
+// Appending the identical sample again is accepted and ignored. Commit
+// fails (and nothing of the batch is acknowledged or visible) on WAL write
+// or fsync errors, and with OUT_OF_RANGE if a block cut overtook the batch.
+// Querier::Select always returns series sorted by labels; samples are those
+// with mint <= t <= maxt; SelectHints are ignored.
+//
 // Thread safety: safe for concurrent use, as metrics::Storage requires.
 #ifndef PANTAU_METRICS_TSDB_DB_H_
 #define PANTAU_METRICS_TSDB_DB_H_
@@ -67,7 +80,7 @@ struct Stats {
   int64_t head_series = 0;
   int64_t head_min_time = 0;
   int64_t head_max_time = 0;
-  uint64_t head_memory_bytes = 0;  // approximate; computed on each call
+  uint64_t head_memory_bytes = 0;  // approximate; refreshed every 30 s
   uint64_t head_series_created = 0;
   uint64_t head_series_removed = 0;
   uint64_t samples_appended = 0;
@@ -106,6 +119,8 @@ class DB : public Storage {
   absl::Status Checkpoint();
 
   Stats GetStats();
+  // Walks every head series for an exact accounting (slow with many series).
+  uint64_t HeadMemoryBytes() { return head_->MemoryBytes(); }
 
   // Tests only: stops like kill -9 would (no checkpoint, no fsync, no
   // close of the WAL); the object may only be destroyed afterwards.
@@ -141,6 +156,8 @@ class DB : public Storage {
 
   absl::Mutex stats_mu_;
   Stats stats_ ABSL_GUARDED_BY(stats_mu_);  // the counters not kept elsewhere
+  uint64_t memory_bytes_ ABSL_GUARDED_BY(stats_mu_) = 0;
+  absl::Time memory_at_ ABSL_GUARDED_BY(stats_mu_) = absl::InfinitePast();
 
   absl::Mutex stop_mu_;
   bool stop_ ABSL_GUARDED_BY(stop_mu_) = false;
