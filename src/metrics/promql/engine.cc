@@ -110,6 +110,10 @@ absl::StatusOr<QueryResult> Engine::Exec(Queryable& queryable, const Expr& expr,
                                          int64_t start_ms, int64_t end_ms,
                                          int64_t step_ms, bool instant,
                                          const QueryContext& qctx) const {
+  if (!instant && (step_ms <= 0 || end_ms < start_ms)) {
+    return absl::InvalidArgumentError(
+        "a range query needs a positive step and end >= start");
+  }
   int64_t mint = std::numeric_limits<int64_t>::max() / 2;
   int64_t maxt = std::numeric_limits<int64_t>::min() / 2;
   TimeBounds(expr, start_ms, end_ms, options_.lookback_delta_ms, start_ms,
