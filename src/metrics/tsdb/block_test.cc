@@ -180,6 +180,38 @@ TEST_F(DbBlockTest, CommitRefusesSamplesOvertakenByABlockCut) {
   ExpectComplete(0, kHour, 1);
 }
 
+TEST_F(DbBlockTest, SeriesThatStopReceivingSamplesLeaveTheHead) {
+  Open();
+  Fill(0, kHour, 3);
+  // Only series 0 goes on; 1 and 2 stop (a target went away).
+  for (int64_t t = kHour; t < 4 * kHour; t += 15000) {
+    auto app = db_->NewAppender();
+    ASSERT_TRUE(
+        app->Append(0, Labels::Of({{"__name__", "m"}, {"s", "0"}}), t, 1).ok());
+    ASSERT_TRUE(app->Commit().ok());
+  }
+  EXPECT_EQ(db_->GetStats().head_series, 3);
+  ASSERT_TRUE(db_->Maintain().ok());
+  Stats st = db_->GetStats();
+  EXPECT_EQ(st.head_series, 1);
+  EXPECT_EQ(st.head_series_removed, 2u);
+  // Still queryable from the block, and their label values still listed.
+  EXPECT_EQ(Query(*db_, {Eq("__name__", "m")}).size(), 3u);
+  auto q = db_->NewQuerier(0, 5 * kHour);
+  auto vals = (*q)->LabelValues("s", {});
+  ASSERT_TRUE(vals.ok());
+  EXPECT_EQ(*vals, (std::vector<std::string>{"0", "1", "2"}));
+  // A returning series is created afresh.
+  auto app = db_->NewAppender();
+  ASSERT_TRUE(
+      app->Append(0, Labels::Of({{"__name__", "m"}, {"s", "2"}}), 4 * kHour, 5)
+          .ok());
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(db_->GetStats().head_series, 2);
+  auto got = Query(*db_, {Eq("__name__", "m"), Eq("s", "2")});
+  EXPECT_EQ(got.begin()->second.back().v, 5);
+}
+
 TEST_F(DbBlockTest, CompactionMergesAdjacentBlocks) {
   Options o;
   o.retention_ms = 0;

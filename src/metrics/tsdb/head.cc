@@ -466,9 +466,12 @@ void Head::Truncate(int64_t mint) {
 size_t Head::MemoryBytes() {
   size_t b = postings_.MemoryBytes();
   for (size_t i = 0; i < num_stripes_; ++i) {
+    absl::MutexLock l(&hash_stripes_[i].mu);
+    b += hash_stripes_[i].by_hash.capacity() * (8 + 8 + 1);
+  }
+  for (size_t i = 0; i < num_stripes_; ++i) {
     absl::MutexLock l(&stripes_[i].mu);
     b += stripes_[i].by_ref.capacity() * (8 + 8 + 1);
-    b += hash_stripes_[i].by_hash.capacity() * (8 + 8 + 1);
     for (const auto& [ref, s] : stripes_[i].by_ref) {
       b += sizeof(MemSeries) + s->nsyms * 4 + s->open.HeapBytes();
       b += s->chunks.capacity() * sizeof(ChunkData);
