@@ -135,6 +135,9 @@ bool VectorScalarSeriesWise(const BinaryExpr& b, Matrix* m,
                             const std::vector<double>& scalar,
                             bool scalar_on_left, int64_t start,
                             int64_t interval);
+bool HistogramQuantileSeriesWise(const std::vector<double>& q, const Matrix& in,
+                                 int64_t start, int64_t interval, int steps,
+                                 Matrix* out);
 // Whether relabeling series to `labels` keeps them distinct.
 bool AllDistinct(const std::vector<base::Labels>& labels);
 // Prometheus's quantile over values (sorted in place).

@@ -72,6 +72,19 @@ absl::StatusOr<EvalValue> Evaluator::EvalCall(const Call& c) {
     }
     ctx_->Release(v.Points());
   }
+  if (f.name == "histogram_quantile") {
+    PANTAU_ASSIGN_OR_RETURN(EvalValue q, Eval(*c.args[0]));
+    PANTAU_ASSIGN_OR_RETURN(EvalValue v, Eval(*c.args[1]));
+    EvalValue out;
+    out.type = ValueType::kVector;
+    if (HistogramQuantileSeriesWise(q.scalar, v.matrix, start_, interval_,
+                                    NumSteps(), &out.matrix)) {
+      PANTAU_RETURN_IF_ERROR(ctx_->Charge(out.Points()));
+      ctx_->Release(q.Points() + v.Points());
+      return out;
+    }
+    ctx_->Release(q.Points() + v.Points());
+  }
   std::vector<EvalValue> vals(c.args.size());
   std::vector<const EvalValue*> ptrs;
   for (size_t i = 0; i < c.args.size(); ++i) {

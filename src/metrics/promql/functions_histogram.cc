@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "absl/container/flat_hash_map.h"
+#include "metrics/promql/evaluator.h"
 #include "metrics/promql/functions.h"
 
 namespace pantau::metrics::promql {
@@ -97,6 +98,66 @@ absl::Status NativeOnly(const CallContext&, Vector*) {
 }
 
 }  // namespace
+
+bool HistogramQuantileSeriesWise(const std::vector<double>& q, const Matrix& in,
+                                 int64_t start, int64_t interval, int steps,
+                                 Matrix* out) {
+  // A series' bucket group and bound never change, so group once and then
+  // only gather counts per step.
+  absl::flat_hash_map<base::Labels, size_t> index;
+  std::vector<base::Labels> group_labels;
+  std::vector<int> series_group(in.size(), -1);
+  std::vector<double> upper(in.size(), 0);
+  for (size_t k = 0; k < in.size(); ++k) {
+    if (!ParseFloat(in[k].labels.Get("le"), &upper[k])) continue;
+    base::Labels key = base::LabelsBuilder(in[k].labels).Del("le").Build();
+    auto [it, inserted] = index.try_emplace(key, group_labels.size());
+    if (inserted) {
+      group_labels.push_back(
+          base::LabelsBuilder(key).Del(base::kMetricName).Build());
+    }
+    series_group[k] = static_cast<int>(it->second);
+  }
+  // Groups that differ only by metric name collide once it is dropped;
+  // the step-wise path reports that where it happens.
+  if (!AllDistinct(group_labels)) return false;
+  std::vector<std::vector<Bucket>> buckets(group_labels.size());
+  std::vector<int> last_step(group_labels.size(), -1);
+  std::vector<size_t> touched, cursor(in.size(), 0);
+  Matrix groups(group_labels.size());
+  for (size_t g = 0; g < groups.size(); ++g) {
+    groups[g].labels = group_labels[g];
+  }
+  std::vector<size_t> order;
+  std::vector<bool> seen(groups.size(), false);
+  for (int i = 0; i < steps; ++i) {
+    int64_t ts = start + static_cast<int64_t>(i) * interval;
+    touched.clear();
+    for (size_t k = 0; k < in.size(); ++k) {
+      const auto& pts = in[k].points;
+      size_t& c = cursor[k];
+      while (c < pts.size() && pts[c].t < ts) ++c;
+      if (series_group[k] < 0 || c >= pts.size() || pts[c].t != ts) continue;
+      size_t g = static_cast<size_t>(series_group[k]);
+      if (last_step[g] != i) {
+        last_step[g] = i;
+        buckets[g].clear();
+        touched.push_back(g);
+      }
+      buckets[g].push_back(Bucket{upper[k], pts[c].v});
+    }
+    for (size_t g : touched) {
+      groups[g].points.push_back(Point{ts, BucketQuantile(q[i], buckets[g])});
+      if (!seen[g]) {
+        seen[g] = true;
+        order.push_back(g);
+      }
+    }
+  }
+  out->clear();
+  for (size_t g : order) out->push_back(std::move(groups[g]));
+  return true;
+}
 
 void RegisterHistogramFunctions(FunctionTable* t) {
   using VT = ValueType;
