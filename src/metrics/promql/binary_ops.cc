@@ -204,16 +204,18 @@ void VectorScalarBinop(const BinaryExpr& be, const Vector& vec, double scalar,
   }
 }
 
-// One-to-one matching where every signature is unique on each side: each
-// lhs series meets at most one rhs series at every step, so pairs and their
-// result labels are found once and the points merged by time.
-bool VectorVectorSeriesWise(const BinaryExpr& be, const Matrix& lhs,
-                            const Matrix& rhs, Matrix* out) {
-  if (IsSetOp(be.op) || !be.matching ||
-      be.matching->card != Cardinality::kOneToOne) {
-    return false;
-  }
+// Matching where the "one" side's signatures are unique (and, one-to-one,
+// the other side's too): each series meets at most one partner at every
+// step, so pairs and their result labels are found once and the points
+// merged by time.
+bool VectorVectorSeriesWise(const BinaryExpr& be, const Matrix& lhs_in,
+                            const Matrix& rhs_in, Matrix* out) {
+  if (IsSetOp(be.op) || !be.matching) return false;
   const VectorMatching& vm = *be.matching;
+  // As in VectorBinop, the rhs is the "one" side after swapping.
+  const bool swap = vm.card == Cardinality::kOneToMany;
+  const Matrix& lhs = swap ? rhs_in : lhs_in;
+  const Matrix& rhs = swap ? lhs_in : rhs_in;
   absl::flat_hash_map<uint64_t, size_t> right;
   right.reserve(rhs.size());
   for (size_t k = 0; k < rhs.size(); ++k) {
@@ -226,11 +228,14 @@ bool VectorVectorSeriesWise(const BinaryExpr& be, const Matrix& lhs,
   std::vector<std::pair<size_t, size_t>> pairs;
   for (size_t k = 0; k < lhs.size(); ++k) {
     uint64_t sig = Signature(lhs[k].labels, vm);
-    if (!left.insert(sig).second) return false;
+    if (vm.card == Cardinality::kOneToOne && !left.insert(sig).second) {
+      return false;
+    }
     auto it = right.find(sig);
     if (it != right.end()) pairs.emplace_back(k, it->second);
   }
-  out->clear();
+  Matrix res;
+  std::vector<base::Labels> labels;
   for (auto [li, ri] : pairs) {
     const auto& lp = lhs[li].points;
     const auto& rp = rhs[ri].points;
@@ -240,7 +245,9 @@ bool VectorVectorSeriesWise(const BinaryExpr& be, const Matrix& lhs,
       while (j < rp.size() && rp[j].t < p.t) ++j;
       if (j >= rp.size()) break;
       if (rp[j].t != p.t) continue;
-      auto [value, keep] = ElemBinop(be.op, p.v, rp[j].v);
+      double vl = p.v, vr = rp[j].v;
+      if (swap) std::swap(vl, vr);
+      auto [value, keep] = ElemBinop(be.op, vl, vr);
       if (be.return_bool) {
         value = keep ? 1 : 0;
       } else if (!keep) {
@@ -251,8 +258,13 @@ bool VectorVectorSeriesWise(const BinaryExpr& be, const Matrix& lhs,
     if (s.points.empty()) continue;
     s.labels = ResultMetric(lhs[li].labels, rhs[ri].labels, be.op, vm);
     if (be.return_bool) s.labels = DropMetricName(s.labels);
-    out->push_back(std::move(s));
+    labels.push_back(s.labels);
+    res.push_back(std::move(s));
   }
+  // Colliding results are errors only at steps where both exist; the
+  // step-wise path reports those exactly.
+  if (!AllDistinct(labels)) return false;
+  *out = std::move(res);
   return true;
 }
 
