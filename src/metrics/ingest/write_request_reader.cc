@@ -14,7 +14,7 @@ struct Cursor {
     uint64_t result = 0;
     for (int shift = 0; shift < 64 && p < end; shift += 7) {
       uint8_t b = static_cast<uint8_t>(*p++);
-      result |= uint64_t{b & 0x7f} << shift;
+      result |= static_cast<uint64_t>(b & 0x7f) << shift;
       if ((b & 0x80) == 0) {
         *v = result;
         return true;
