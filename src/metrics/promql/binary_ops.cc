@@ -1,6 +1,7 @@
 // Binary operators at one step: arithmetic and comparisons with vector
 // matching (on/ignoring, group_left/group_right, bool) and the set
 // operators and/or/unless.
+#include <algorithm>
 #include <cmath>
 
 #include "absl/container/flat_hash_map.h"
@@ -208,9 +209,16 @@ void VectorScalarBinop(const BinaryExpr& be, const Vector& vec, double scalar,
 // the other side's too): each series meets at most one partner at every
 // step, so pairs and their result labels are found once and the points
 // merged by time.
+void SetOpSeriesWise(const BinaryExpr& be, const Matrix& lhs, const Matrix& rhs,
+                     Matrix* out);
+
 bool VectorVectorSeriesWise(const BinaryExpr& be, const Matrix& lhs_in,
                             const Matrix& rhs_in, Matrix* out) {
-  if (IsSetOp(be.op) || !be.matching) return false;
+  if (!be.matching) return false;
+  if (IsSetOp(be.op)) {
+    SetOpSeriesWise(be, lhs_in, rhs_in, out);
+    return true;
+  }
   const VectorMatching& vm = *be.matching;
   // As in VectorBinop, the rhs is the "one" side after swapping.
   const bool swap = vm.card == Cardinality::kOneToMany;
@@ -266,6 +274,78 @@ bool VectorVectorSeriesWise(const BinaryExpr& be, const Matrix& lhs_in,
   if (!AllDistinct(labels)) return false;
   *out = std::move(res);
   return true;
+}
+
+// and/or/unless by series: what matters per step is only whether some
+// series of the other side with the same signature has a point then, so
+// each side's signatures map to the sorted times they are present.
+void SetOpSeriesWise(const BinaryExpr& be, const Matrix& lhs, const Matrix& rhs,
+                     Matrix* out) {
+  const VectorMatching& vm = *be.matching;
+  auto times_by_sig = [&vm](const Matrix& m) {
+    absl::flat_hash_map<uint64_t, std::vector<int64_t>> times;
+    for (const Series& s : m) {
+      auto& t = times[Signature(s.labels, vm)];
+      size_t mid = t.size();
+      for (const Point& p : s.points) t.push_back(p.t);
+      std::inplace_merge(t.begin(), t.begin() + mid, t.end());
+    }
+    return times;
+  };
+  auto present = [](const std::vector<int64_t>* t, int64_t ts) {
+    return t != nullptr && std::binary_search(t->begin(), t->end(), ts);
+  };
+  auto filter = [&](const Series& s, const std::vector<int64_t>* t,
+                    bool keep_if_present) {
+    Series r;
+    for (const Point& p : s.points) {
+      if (present(t, p.t) == keep_if_present) r.points.push_back(p);
+    }
+    if (!r.points.empty()) {
+      r.labels = s.labels;
+      out->push_back(std::move(r));
+    }
+  };
+  out->clear();
+  if (be.op == Op::kAnd || be.op == Op::kUnless) {
+    auto times = times_by_sig(rhs);
+    for (const Series& s : lhs) {
+      auto it = times.find(Signature(s.labels, vm));
+      filter(s, it == times.end() ? nullptr : &it->second, be.op == Op::kAnd);
+    }
+    return;
+  }
+  // or: all of lhs, then rhs where no lhs series of its signature is.
+  auto times = times_by_sig(lhs);
+  absl::flat_hash_map<base::Labels, size_t> index;
+  for (const Series& s : lhs) {
+    index.emplace(s.labels, out->size());
+    out->push_back(s);
+  }
+  for (const Series& s : rhs) {
+    auto it = times.find(Signature(s.labels, vm));
+    const std::vector<int64_t>* t = it == times.end() ? nullptr : &it->second;
+    auto found = index.find(s.labels);
+    if (found == index.end()) {
+      size_t before = out->size();
+      filter(s, t, false);
+      if (out->size() > before) index.emplace(s.labels, before);
+      continue;
+    }
+    // The same labels on both sides (only where lhs is absent): merge.
+    Series& dst = (*out)[found->second];
+    std::vector<Point> merged;
+    size_t i = 0;
+    for (const Point& p : s.points) {
+      if (present(t, p.t)) continue;
+      while (i < dst.points.size() && dst.points[i].t < p.t) {
+        merged.push_back(dst.points[i++]);
+      }
+      merged.push_back(p);
+    }
+    while (i < dst.points.size()) merged.push_back(dst.points[i++]);
+    dst.points = std::move(merged);
+  }
 }
 
 bool AllDistinct(const std::vector<base::Labels>& labels) {
