@@ -6,6 +6,8 @@
 #include <cmath>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "base/status_macros.h"
@@ -52,19 +54,55 @@ absl::StatusOr<int> Relay::RunOnce() {
                                         now, options_.lease));
   if (batch.empty()) return 0;
 
-  std::vector<std::unique_ptr<SpanScope>> spans;
-  spans.reserve(batch.size());
-  for (Message& m : batch) {
-    spans.push_back(inst->StartPublish(m, transport_->system()));
+  // A batch may hold several messages of one key (in order). They go out
+  // in waves, the w-th message of each key in wave w, each wave waiting
+  // for its acks, so a key's messages reach the broker in order and a
+  // failure stops the rest of its key for this round.
+  std::vector<int> wave(batch.size());
+  int waves = 0;
+  {
+    absl::flat_hash_map<std::string_view, int> seen;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      wave[i] = seen[batch[i].key]++;
+      waves = std::max(waves, wave[i] + 1);
+    }
   }
-  std::vector<absl::Status> results =
-      transport_->Publish(batch, options_.publish_timeout);
-  if (results.size() != batch.size()) {
-    // A transport bug; treat every message as failed rather than guess.
-    results.assign(batch.size(), absl::InternalError(
-                                     "transport returned wrong result count"));
+  std::vector<absl::Status> results(batch.size());
+  std::vector<bool> skipped(batch.size(), false);
+  absl::flat_hash_set<std::string> failed_keys;
+  std::vector<absl::Time> done_at(batch.size());
+  for (int w = 0; w < waves; ++w) {
+    std::vector<size_t> idx;
+    std::vector<Message> out;
+    std::vector<std::unique_ptr<SpanScope>> spans;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (wave[i] != w) continue;
+      if (failed_keys.contains(batch[i].key)) {
+        skipped[i] = true;
+        continue;
+      }
+      spans.push_back(inst->StartPublish(batch[i], transport_->system()));
+      idx.push_back(i);
+      out.push_back(std::move(batch[i]));
+    }
+    if (idx.empty()) continue;
+    std::vector<absl::Status> r =
+        transport_->Publish(out, options_.publish_timeout);
+    if (r.size() != out.size()) {
+      // A transport bug; treat every message as failed rather than guess.
+      r.assign(out.size(),
+               absl::InternalError("transport returned wrong result count"));
+    }
+    absl::Time now_done = clock_->Now();
+    for (size_t j = 0; j < idx.size(); ++j) {
+      batch[idx[j]] = std::move(out[j]);
+      results[idx[j]] = r[j];
+      done_at[idx[j]] = now_done;
+      if (!r[j].ok()) failed_keys.insert(batch[idx[j]].key);
+      if (spans[j] != nullptr) spans[j]->End(r[j]);
+    }
   }
-  absl::Time done = clock_->Now();
+
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   std::vector<Outcome> outcomes;
   outcomes.reserve(batch.size());
@@ -72,9 +110,11 @@ absl::StatusOr<int> Relay::RunOnce() {
     const Message& m = batch[i];
     Outcome o;
     o.id = m.id;
-    if (results[i].ok()) {
+    if (skipped[i]) {
+      o.skipped = true;
+    } else if (results[i].ok()) {
       o.delivered = true;
-      inst->OnPublished(m, done - m.created_at);
+      inst->OnPublished(m, done_at[i] - m.created_at);
     } else {
       int attempts = m.attempts + 1;
       o.error = std::string(results[i].message()).substr(0, 1000);
@@ -83,7 +123,7 @@ absl::StatusOr<int> Relay::RunOnce() {
       o.dead = attempts >= options_.max_attempts ||
                results[i].code() == absl::StatusCode::kInvalidArgument;
       o.next_attempt_at =
-          done + BackoffDelay(options_, attempts, uniform(rng_));
+          done_at[i] + BackoffDelay(options_, attempts, uniform(rng_));
       inst->OnPublishFailed(m, results[i]);
       if (o.dead) {
         inst->OnDeadLettered(m);
@@ -94,9 +134,9 @@ absl::StatusOr<int> Relay::RunOnce() {
                     {"error", o.error}});
       }
     }
-    if (spans[i] != nullptr) spans[i]->End(results[i]);
     outcomes.push_back(std::move(o));
   }
+  absl::Time done = clock_->Now();
   PANTAU_RETURN_IF_ERROR(store_->Complete(options_.relay_id, outcomes, done));
   return static_cast<int>(batch.size());
 }

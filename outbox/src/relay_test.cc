@@ -102,15 +102,16 @@ TEST_F(RelayTest, RetriesWithExponentialBackoffThenDeadLetters) {
                       : absl::OkStatus();
   });
   Relay relay(store_.get(), &transport_, options_, &clock_);
-  ASSERT_EQ(*relay.RunOnce(), 1);  // attempt 1 fails, retry in 1s
+  // Each round claims a0 and a1; a0 fails and a1, behind it, is skipped.
+  ASSERT_EQ(*relay.RunOnce(), 2);  // attempt 1 fails, retry in 1s
   clock_.Advance(absl::Milliseconds(999));
   EXPECT_EQ(*relay.RunOnce(), 0);
   clock_.Advance(absl::Milliseconds(1));
-  ASSERT_EQ(*relay.RunOnce(), 1);  // attempt 2 fails, retry in 2s
+  ASSERT_EQ(*relay.RunOnce(), 2);  // attempt 2 fails, retry in 2s
   clock_.Advance(absl::Milliseconds(1999));
   EXPECT_EQ(*relay.RunOnce(), 0);
   clock_.Advance(absl::Milliseconds(1));
-  ASSERT_EQ(*relay.RunOnce(), 1);  // attempt 3 fails: dead
+  ASSERT_EQ(*relay.RunOnce(), 2);  // attempt 3 fails: dead
   EXPECT_EQ(counters.failed.load(), 3);
   EXPECT_EQ(counters.dead_lettered.load(), 1);
   auto dead = store_->ListDead(10, "");
@@ -121,6 +122,26 @@ TEST_F(RelayTest, RetriesWithExponentialBackoffThenDeadLetters) {
   ASSERT_EQ(*relay.RunOnce(), 1);
   EXPECT_EQ(PublishedPayloads(), (std::vector<std::string>{"a1"}));
   EXPECT_EQ(counters.published.load(), 1);
+}
+
+TEST_F(RelayTest, SameKeyMessagesOfOneBatchGoOutInSeparateWaves) {
+  for (int i = 0; i < 3; ++i) Enqueue("a", "a" + std::to_string(i));
+  Enqueue("b", "b0");
+  class WaveRecorder : public Transport {
+   public:
+    std::string_view system() const override { return "rec"; }
+    std::vector<absl::Status> Publish(const std::vector<Message>& batch,
+                                      absl::Duration) override {
+      std::string wave;
+      for (const Message& m : batch) wave += m.payload + " ";
+      waves.push_back(wave);
+      return std::vector<absl::Status>(batch.size());
+    }
+    std::vector<std::string> waves;
+  } rec;
+  Relay relay(store_.get(), &rec, options_, &clock_);
+  ASSERT_EQ(*relay.RunOnce(), 4);
+  EXPECT_EQ(rec.waves, (std::vector<std::string>{"a0 b0 ", "a1 ", "a2 "}));
 }
 
 TEST_F(RelayTest, PermanentRejectionDeadLettersAtOnce) {

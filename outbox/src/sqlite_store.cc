@@ -137,13 +137,18 @@ absl::StatusOr<std::vector<Message>> SqliteStore::Claim(std::string_view owner,
     Stmt q;
     PANTAU_RETURN_IF_ERROR(q.Prepare(
         db_, absl::StrCat(
+                 // c: the earliest due, unleased rows; h: each of their
+                 // keys' earliest pending row. A key is taken only when
+                 // that row is in c (so c holds a prefix of the key).
+                 "WITH c AS (SELECT seq, key FROM pantau_outbox "
+                 "WHERE state = 0 AND next_attempt_at <= ?3 "
+                 "AND lease_until <= ?3 ORDER BY seq LIMIT ?4), "
+                 "h AS (SELECT k.key, (SELECT min(p.seq) FROM pantau_outbox p "
+                 "WHERE p.state = 0 AND p.key = k.key) AS head "
+                 "FROM (SELECT DISTINCT key FROM c) k) "
                  "UPDATE pantau_outbox SET lease_owner = ?1, lease_until = ?2 "
-                 "WHERE seq IN (SELECT o.seq FROM pantau_outbox o "
-                 "WHERE o.state = 0 AND o.next_attempt_at <= ?3 "
-                 "AND o.lease_until <= ?3 AND NOT EXISTS ("
-                 "SELECT 1 FROM pantau_outbox p WHERE p.state = 0 "
-                 "AND p.key = o.key AND p.seq < o.seq) "
-                 "ORDER BY o.seq LIMIT ?4) RETURNING ",
+                 "WHERE seq IN (SELECT c.seq FROM c JOIN h ON h.key = c.key "
+                 "WHERE h.head IN (SELECT seq FROM c)) RETURNING ",
                  kColumns)
                  .c_str()));
     q.BindText(1, owner);
@@ -173,7 +178,7 @@ absl::Status SqliteStore::Complete(std::string_view owner,
                                    absl::Time now) {
   if (outcomes.empty()) return absl::OkStatus();
   return InWriteTx(db_, [&]() -> absl::Status {
-    Stmt ok, fail;
+    Stmt ok, fail, skip;
     PANTAU_RETURN_IF_ERROR(
         ok.Prepare(db_,
                    "UPDATE pantau_outbox SET state = 1, delivered_at = ?1, "
@@ -184,10 +189,17 @@ absl::Status SqliteStore::Complete(std::string_view owner,
         "UPDATE pantau_outbox SET state = ?1, attempts = attempts + 1, "
         "last_error = ?2, next_attempt_at = ?3, lease_owner = '', "
         "lease_until = 0 WHERE id = ?4 AND state = 0 AND lease_owner = ?5"));
+    PANTAU_RETURN_IF_ERROR(skip.Prepare(
+        db_,
+        "UPDATE pantau_outbox SET lease_owner = '', lease_until = 0 "
+        "WHERE id = ?1 AND state = 0 AND lease_owner = ?2"));
     for (const Outcome& o : outcomes) {
-      Stmt& q = o.delivered ? ok : fail;
+      Stmt& q = o.delivered ? ok : o.skipped ? skip : fail;
       sqlite3_reset(q.get());
-      if (o.delivered) {
+      if (o.skipped) {
+        q.BindText(1, o.id);
+        q.BindText(2, owner);
+      } else if (o.delivered) {
         q.BindInt(1, absl::ToUnixMillis(now));
         q.BindText(2, o.id);
         q.BindText(3, owner);

@@ -88,29 +88,38 @@ TEST_F(SqliteStoreTest, StoredMessageRoundTrips) {
   EXPECT_EQ(got.attempts, 0);
 }
 
-TEST_F(SqliteStoreTest, ClaimsOnlyKeyHeadsInEnqueueOrder) {
+TEST_F(SqliteStoreTest, ClaimsInEnqueueOrderAndOneRelayOwnsAKey) {
   std::string a1 = Commit(Msg("a"));
   std::string b1 = Commit(Msg("b"));
   std::string a2 = Commit(Msg("a"));
-  auto first = store_->Claim("r1", 10, clock_.Now(), absl::Seconds(30));
+  std::string c1 = Commit(Msg("c"));
+  auto first = store_->Claim("r1", 3, clock_.Now(), absl::Seconds(30));
   ASSERT_TRUE(first.ok());
-  ASSERT_EQ(first->size(), 2u);
+  ASSERT_EQ(first->size(), 3u);
   EXPECT_EQ((*first)[0].id, a1);
   EXPECT_EQ((*first)[1].id, b1);
-  // Leased heads are not claimed again, and a2 waits behind a1.
+  EXPECT_EQ((*first)[2].id, a2);
+  // Leased rows are not claimed again; c1 is free.
   auto second = store_->Claim("r2", 10, clock_.Now(), absl::Seconds(30));
-  ASSERT_TRUE(second.ok());
-  EXPECT_TRUE(second->empty());
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_EQ((*second)[0].id, c1);
+  // r1 publishes a1 but skips a2: a2 is free again, and a3 (enqueued
+  // meanwhile) may only follow it, never overtake it.
+  std::string a3 = Commit(Msg("a"));
   ASSERT_TRUE(store_
                   ->Complete("r1",
                              {{.id = a1, .delivered = true},
-                              {.id = b1, .delivered = true}},
+                              {.id = b1, .delivered = true},
+                              {.id = a2, .skipped = true}},
                              clock_.Now())
                   .ok());
-  auto third = store_->Claim("r2", 10, clock_.Now(), absl::Seconds(30));
-  ASSERT_TRUE(third.ok());
+  auto third = store_->Claim("r2", 1, clock_.Now(), absl::Seconds(30));
   ASSERT_EQ(third->size(), 1u);
   EXPECT_EQ((*third)[0].id, a2);
+  EXPECT_EQ((*third)[0].attempts, 0);
+  // a3 is behind r2's a2: nobody else gets it.
+  EXPECT_TRUE(
+      store_->Claim("r3", 10, clock_.Now(), absl::Seconds(30))->empty());
 }
 
 TEST_F(SqliteStoreTest, ExpiredLeaseIsClaimedByAnotherRelay) {
@@ -157,7 +166,8 @@ TEST_F(SqliteStoreTest, DeadLettersListReplayAndReleaseTheirKey) {
                              {{.id = a1,
                                .error = "rejected",
                                .next_attempt_at = clock_.Now(),
-                               .dead = true}},
+                               .dead = true},
+                              {.id = a2, .skipped = true}},
                              clock_.Now())
                   .ok());
   auto dead = store_->ListDead(10, "");

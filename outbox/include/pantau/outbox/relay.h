@@ -1,10 +1,11 @@
 // The relay: moves committed messages from a store to a transport.
 //
-// Each round claims a batch of key heads (leased, so several relays on one
-// PostgreSQL database share the work), publishes it, and records the
-// outcome: delivered, retry later with exponential backoff and jitter, or
-// dead-lettered after `max_attempts`. Between rounds it waits for new work
-// (PostgreSQL LISTEN/NOTIFY, or Wake()). It also refreshes the
+// Each round claims a batch (leased, so several relays on one PostgreSQL
+// database share the work; see the ordering contract in store.h),
+// publishes it in waves that keep each key's messages in order, and
+// records the outcome: delivered, retry later with exponential backoff and
+// jitter, or dead-lettered after `max_attempts`. Between rounds it waits for
+// new work (PostgreSQL LISTEN/NOTIFY, or Wake()). It also refreshes the
 // pending/lag gauges and deletes delivered rows older than `retention`.
 //
 // Delivery is at least once: a relay killed after publishing but before

@@ -2,12 +2,14 @@
 // SqliteStore and PgStore implement it; the business-side write (Enqueue)
 // is store-specific because it runs on the application's own connection.
 //
-// Ordering contract: Claim returns only the head of each key, that is the
-// pending message with the lowest sequence number of its key, and only
-// while no other relay holds it. A message that fails stays the head
-// (with next_attempt_at in the future), so it holds back exactly the later
-// messages of its own key. A dead-lettered message stops being pending and
-// releases its key.
+// Ordering contract: Claim takes the earliest due, unleased messages in
+// sequence order and keeps, for each key, only a prefix of that key's
+// pending messages: a key whose earliest pending message is not in the
+// batch (leased by another relay, or waiting for a retry) contributes
+// nothing. So one relay at a time owns a key's front, and a message that
+// fails (it stays pending, with next_attempt_at in the future) holds back
+// exactly the later messages of its own key. A dead-lettered message stops
+// being pending and releases its key.
 //
 // Thread safety: a store object is used by one thread at a time (it owns
 // one connection); open one per relay.
@@ -31,6 +33,9 @@ namespace pantau::outbox {
 struct Outcome {
   std::string id;
   bool delivered = false;
+  // Not attempted (an earlier message of its key failed in this round):
+  // only the lease is released.
+  bool skipped = false;
   // When not delivered:
   std::string error;
   absl::Time next_attempt_at;
@@ -41,8 +46,8 @@ class RelayStore {
  public:
   virtual ~RelayStore() = default;
 
-  // Leases up to `limit` due key heads to `owner` until now + lease, in
-  // enqueue order.
+  // Leases up to `limit` due messages to `owner` until now + lease, in
+  // sequence order, following the ordering contract above.
   virtual absl::StatusOr<std::vector<Message>> Claim(std::string_view owner,
                                                      int limit, absl::Time now,
                                                      absl::Duration lease) = 0;

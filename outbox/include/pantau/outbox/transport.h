@@ -26,7 +26,7 @@ class Transport {
   // Publishes every message of `batch` and waits, at most `timeout`, for
   // the broker's acknowledgement of each. Returns one status per message,
   // in batch order; OK means the broker has it durably. The relay puts at
-  // most one message per key in a batch, so they may go out concurrently.
+  // most one message per key in a call, so they may go out concurrently.
   // The message id must travel with the message (the consumer's inbox and
   // the broker's dedup rely on it). Return InvalidArgument for a message
   // the receiver will never accept: the relay dead-letters it at once

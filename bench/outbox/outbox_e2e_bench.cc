@@ -1,0 +1,442 @@
+// End-to-end outbox benchmark: messages per second from enqueue to the
+// consumer's committed effect, and the latency distribution, over a real
+// nats-server (JetStream) and, for --store=pg, a real PostgreSQL, both
+// started here on free ports in temporary directories.
+//
+//   outbox_e2e_bench --store=sqlite|pg --relays=1|2 --messages=N
+//                    [--payload=1024] [--rate=0 (msgs/s, 0 = as fast as
+//                    possible)] [--txn=10 (messages per producer
+//                    transaction)] [--producers=1] [--consumers=2]
+//                    [--warmup=2000]
+//
+// Pipeline (all in this process, each stage on its own threads and
+// connections): producer transactions insert an `orders` row and enqueue
+// its message; relays claim, publish with Nats-Msg-Id and wait for acks;
+// consumers fetch from a durable pull consumer and run the inbox
+// transaction (record id + insert an effect row), then ack. Latency is
+// measured from just before the enqueue to just after the consumer's
+// commit, from a timestamp carried in the payload.
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "pantau/outbox/consumer.h"
+#include "pantau/outbox/instrumentation.h"
+#include "pantau/outbox/nats_transport.h"
+#include "pantau/outbox/pg_store.h"
+#include "pantau/outbox/relay.h"
+#include "pantau/outbox/sqlite_store.h"
+#include "servers.h"
+
+namespace pantau::outbox {
+namespace {
+
+struct Flags {
+  std::string store = "sqlite";
+  int relays = 1;
+  int messages = 50000;
+  int payload = 1024;
+  double rate = 0;
+  int txn = 10;
+  int consumers = 2;
+  int warmup = 2000;
+  int producers = 1;
+};
+
+Flags Parse(int argc, char** argv) {
+  Flags f;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    size_t eq = a.find('=');
+    std::string k = a.substr(0, eq), v = eq == std::string::npos ? "" : a.substr(eq + 1);
+    if (k == "--store") f.store = v;
+    if (k == "--relays") f.relays = std::stoi(v);
+    if (k == "--messages") f.messages = std::stoi(v);
+    if (k == "--payload") f.payload = std::stoi(v);
+    if (k == "--rate") f.rate = std::stod(v);
+    if (k == "--txn") f.txn = std::stoi(v);
+    if (k == "--consumers") f.consumers = std::stoi(v);
+    if (k == "--warmup") f.warmup = std::stoi(v);
+    if (k == "--producers") f.producers = std::stoi(v);
+  }
+  return f;
+}
+
+int64_t NowNs() { return absl::GetCurrentTimeNanos(); }
+
+// Where a relay's time goes: wraps its store and transport and sums the
+// wall time of each call.
+struct StageTimes {
+  std::atomic<int64_t> claim_ns{0}, publish_ns{0}, complete_ns{0}, rounds{0};
+};
+
+class TimedStore : public RelayStore {
+ public:
+  TimedStore(std::unique_ptr<RelayStore> inner, StageTimes* t)
+      : inner_(std::move(inner)), t_(t) {}
+  absl::StatusOr<std::vector<Message>> Claim(std::string_view owner, int limit,
+                                             absl::Time now,
+                                             absl::Duration lease) override {
+    int64_t start = NowNs();
+    auto r = inner_->Claim(owner, limit, now, lease);
+    t_->claim_ns += NowNs() - start;
+    if (r.ok() && !r->empty()) ++t_->rounds;
+    return r;
+  }
+  absl::Status Complete(std::string_view owner,
+                        const std::vector<Outcome>& outcomes,
+                        absl::Time now) override {
+    int64_t start = NowNs();
+    auto r = inner_->Complete(owner, outcomes, now);
+    t_->complete_ns += NowNs() - start;
+    return r;
+  }
+  absl::StatusOr<OutboxStats> Stats(absl::Time now) override {
+    return inner_->Stats(now);
+  }
+  absl::StatusOr<std::vector<Message>> ListDead(int limit,
+                                                std::string_view after) override {
+    return inner_->ListDead(limit, after);
+  }
+  absl::StatusOr<int64_t> Replay(const std::vector<std::string>& ids,
+                                 absl::Time now) override {
+    return inner_->Replay(ids, now);
+  }
+  absl::StatusOr<int64_t> CleanupDelivered(absl::Time before) override {
+    return inner_->CleanupDelivered(before);
+  }
+  absl::StatusOr<int64_t> CleanupInbox(absl::Time before) override {
+    return inner_->CleanupInbox(before);
+  }
+  absl::Status WaitForWork(absl::Duration timeout) override {
+    return inner_->WaitForWork(timeout);
+  }
+  void Wake() override { inner_->Wake(); }
+
+ private:
+  std::unique_ptr<RelayStore> inner_;
+  StageTimes* t_;
+};
+
+class TimedTransport : public Transport {
+ public:
+  TimedTransport(std::unique_ptr<Transport> inner, StageTimes* t)
+      : inner_(std::move(inner)), t_(t) {}
+  std::string_view system() const override { return inner_->system(); }
+  std::vector<absl::Status> Publish(const std::vector<Message>& batch,
+                                    absl::Duration timeout) override {
+    int64_t start = NowNs();
+    auto r = inner_->Publish(batch, timeout);
+    t_->publish_ns += NowNs() - start;
+    return r;
+  }
+
+ private:
+  std::unique_ptr<Transport> inner_;
+  StageTimes* t_;
+};
+
+bool Sql(sqlite3* db, const char* sql) {
+  return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
+}
+bool Sql(PGconn* c, const char* sql) {
+  PGresult* r = PQexec(c, sql);
+  bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+  if (!ok) fprintf(stderr, "pg: %s", PQerrorMessage(c));
+  PQclear(r);
+  return ok;
+}
+
+int Main(int argc, char** argv) {
+  Flags f = Parse(argc, argv);
+  bool pg = f.store == "pg";
+  auto nats = testing::NatsServer::Start();
+  if (!nats.ok()) {
+    fprintf(stderr, "nats: %s\n", nats.status().ToString().c_str());
+    return 1;
+  }
+  std::unique_ptr<testing::Postgres> postgres;
+  std::string producer_db, consumer_db;
+  std::string dir = testing::MakeTempDir("outbox_bench");
+  if (pg) {
+    auto p = testing::Postgres::Start();
+    if (!p.ok()) {
+      fprintf(stderr, "postgres: %s\n", p.status().ToString().c_str());
+      return 1;
+    }
+    postgres = std::move(*p);
+    producer_db = *postgres->NewDatabase();
+    consumer_db = *postgres->NewDatabase();
+    for (const std::string& db : {producer_db, consumer_db}) {
+      PGconn* c = PQconnectdb(db.c_str());
+      if (!MigratePg(c).ok()) return 1;
+      Sql(c, "CREATE TABLE orders (id BIGINT PRIMARY KEY)");
+      Sql(c, "CREATE TABLE effects (id BIGINT NOT NULL)");
+      PQfinish(c);
+    }
+  } else {
+    producer_db = dir + "/producer.db";
+    consumer_db = dir + "/consumer.db";
+    for (const std::string& path : {producer_db, consumer_db}) {
+      auto s = SqliteStore::Open(path);
+      if (!s.ok()) return 1;
+      Sql((*s)->db(), "CREATE TABLE orders (id INTEGER PRIMARY KEY)");
+      Sql((*s)->db(), "CREATE TABLE effects (id INTEGER NOT NULL)");
+    }
+  }
+  NatsOptions nopts;
+  nopts.url = (*nats)->url();
+  nopts.stream = "BENCH";
+  nopts.subjects = {"bench.>"};
+  {
+    auto t = NatsTransport::Connect(nopts);
+    if (!t.ok()) return 1;
+  }
+
+  const int total = f.warmup + f.messages;
+  OutboxCounters counters;
+  SetInstrumentation(&counters);
+  std::atomic<int> produced{0};
+  std::atomic<int> consumed{0};
+  std::atomic<int64_t> first_measured_ns{0}, last_ns{0};
+  absl::Mutex lat_mu;
+  std::vector<int64_t> latencies;
+  latencies.reserve(f.messages);
+
+  // Consumers.
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < f.consumers; ++c) {
+    threads.emplace_back([&, c] {
+      NatsSourceOptions so;
+      so.durable = "bench";
+      so.subject = "bench.>";
+      so.max_ack_pending = 50000;
+      auto source = NatsSource::Connect(nopts, so);
+      if (!source.ok()) {
+        fprintf(stderr, "source: %s\n", source.status().ToString().c_str());
+        return;
+      }
+      sqlite3* sdb = nullptr;
+      PGconn* pconn = nullptr;
+      std::unique_ptr<SqliteInbox> sin;
+      std::unique_ptr<PgInbox> pin;
+      if (pg) {
+        pconn = PQconnectdb(consumer_db.c_str());
+        pin = std::make_unique<PgInbox>(pconn, "bench");
+      } else {
+        sqlite3_open(consumer_db.c_str(), &sdb);
+        ConfigureSqliteConnection(sdb, absl::Seconds(30)).IgnoreError();
+        sin = std::make_unique<SqliteInbox>(sdb, "bench");
+      }
+      std::vector<int64_t> local;
+      auto record = [&](const Message& m) {
+        int64_t id = 0, sent = 0;
+        sscanf(m.payload.c_str(), "%ld %ld", &id, &sent);
+        int64_t now = NowNs();
+        if (id >= f.warmup) {
+          local.push_back(now - sent);
+          int64_t zero = 0;
+          first_measured_ns.compare_exchange_strong(zero, sent);
+        }
+        last_ns.store(now);
+        consumed.fetch_add(1);
+      };
+      auto effect_sql = [](const Message& m) {
+        int64_t id = 0;
+        sscanf(m.payload.c_str(), "%ld", &id);
+        return absl::StrCat("INSERT INTO effects VALUES (", id, ")");
+      };
+      auto pg_handler = [&](PGconn* c, const Message& m) {
+        return Sql(c, effect_sql(m).c_str()) ? absl::OkStatus()
+                                             : absl::InternalError("effect");
+      };
+      auto sqlite_handler = [&](sqlite3* db, const Message& m) {
+        return Sql(db, effect_sql(m).c_str()) ? absl::OkStatus()
+                                              : absl::InternalError("effect");
+      };
+      auto single = [&](const Message& m) -> absl::StatusOr<InboxResult> {
+        absl::StatusOr<InboxResult> r = pg ? pin->Process(m, pg_handler)
+                                           : sin->Process(m, sqlite_handler);
+        if (r.ok() && *r == InboxResult::kProcessed) record(m);
+        return r;
+      };
+      auto batch = [&](const std::vector<const Message*>& ms)
+          -> absl::StatusOr<std::vector<InboxResult>> {
+        auto r = pg ? pin->ProcessBatch(ms, pg_handler)
+                    : sin->ProcessBatch(ms, sqlite_handler);
+        if (r.ok()) {
+          for (size_t i = 0; i < ms.size(); ++i) {
+            if ((*r)[i] == InboxResult::kProcessed) record(*ms[i]);
+          }
+        }
+        return r;
+      };
+      Consumer consumer(source->get(), "bench", single,
+                        {.batch_size = 256,
+                         .fetch_timeout = absl::Milliseconds(20),
+                         .retry_delay = absl::Milliseconds(100)},
+                        batch);
+      while (!stop.load()) consumer.PollOnce().IgnoreError();
+      absl::MutexLock lock(&lat_mu);
+      latencies.insert(latencies.end(), local.begin(), local.end());
+      if (pconn != nullptr) PQfinish(pconn);
+      if (sdb != nullptr) sqlite3_close(sdb);
+    });
+  }
+
+  // Relays.
+  StageTimes times;
+  std::vector<std::unique_ptr<RelayStore>> stores;
+  std::vector<std::unique_ptr<Transport>> transports;
+  std::vector<std::unique_ptr<Relay>> relays;
+  for (int r = 0; r < f.relays; ++r) {
+    std::unique_ptr<RelayStore> inner;
+    if (pg) {
+      inner = std::move(*PgStore::Open(producer_db));
+    } else {
+      inner = std::move(*SqliteStore::Open(producer_db));
+    }
+    stores.push_back(std::make_unique<TimedStore>(std::move(inner), &times));
+    transports.push_back(std::make_unique<TimedTransport>(
+        std::move(*NatsTransport::Connect(nopts)), &times));
+    RelayOptions o;
+    o.relay_id = absl::StrCat("relay", r);
+    o.batch_size = 512;
+    // SQLite has no NOTIFY: a short idle poll bounds the added latency.
+    o.poll_interval = pg ? absl::Milliseconds(200) : absl::Milliseconds(5);
+    relays.push_back(std::make_unique<Relay>(stores.back().get(),
+                                             transports.back().get(), o));
+  }
+  for (auto& r : relays) threads.emplace_back([&r] { r->Run(); });
+
+  // Progress per second on stderr: where a queue builds up shows the
+  // slowest stage.
+  std::thread progress([&] {
+    while (!stop.load()) {
+      absl::SleepFor(absl::Seconds(1));
+      fprintf(stderr, "produced=%d published=%lld consumed=%d\n",
+              produced.load(), static_cast<long long>(counters.published.load()),
+              consumed.load());
+    }
+  });
+
+  // Producers: each its own connection, transactions of --txn messages,
+  // transaction t going to producer t % --producers.
+  std::string filler(f.payload, 'x');
+  int64_t start_ns = NowNs();
+  std::atomic<bool> failed{false};
+  auto produce = [&](int p) {
+    sqlite3* sdb = nullptr;
+    PGconn* pconn = nullptr;
+    sqlite3_stmt* order = nullptr;
+    std::unique_ptr<SqliteOutbox> sout;
+    std::unique_ptr<PgOutbox> pout;
+    if (pg) {
+      pconn = PQconnectdb(producer_db.c_str());
+      pout = std::make_unique<PgOutbox>(pconn);
+    } else {
+      sqlite3_open(producer_db.c_str(), &sdb);
+      ConfigureSqliteConnection(sdb, absl::Seconds(30)).IgnoreError();
+      sqlite3_prepare_v2(sdb, "INSERT INTO orders VALUES (?1)", -1, &order,
+                         nullptr);
+      sout = std::make_unique<SqliteOutbox>(sdb);
+    }
+    int txns = (total + f.txn - 1) / f.txn;
+    for (int t = p; t < txns && !failed.load(); t += f.producers) {
+      int i = t * f.txn;
+      if (f.rate > 0) {
+        int64_t due = start_ns + static_cast<int64_t>(i / f.rate * 1e9);
+        int64_t wait = due - NowNs();
+        if (wait > 0) absl::SleepFor(absl::Nanoseconds(wait));
+      }
+      pg ? Sql(pconn, "BEGIN") : Sql(sdb, "BEGIN IMMEDIATE");
+      int end = std::min(total, i + f.txn);
+      std::vector<Message> batch;
+      std::string orders = "INSERT INTO orders VALUES ";
+      for (int j = i; j < end; ++j) {
+        if (pg) {
+          absl::StrAppend(&orders, j > i ? "," : "", "(", j, ")");
+        } else {
+          sqlite3_reset(order);
+          sqlite3_bind_int64(order, 1, j);
+          sqlite3_step(order);
+        }
+        Message& m = batch.emplace_back();
+        m.topic = "bench.orders";
+        m.key = absl::StrCat("customer-", j % 1000);
+        m.type = "order.created";
+        m.payload = absl::StrCat(j, " ", NowNs(), " ");
+        m.payload +=
+            filler.substr(0, std::max<int>(0, f.payload - m.payload.size()));
+      }
+      if (pg) Sql(pconn, orders.c_str());
+      absl::Status s = pg ? pout->EnqueueBatch(batch) : sout->EnqueueBatch(batch);
+      if (!s.ok()) {
+        fprintf(stderr, "enqueue: %s\n", s.ToString().c_str());
+        failed.store(true);
+        return;
+      }
+      pg ? Sql(pconn, "COMMIT") : Sql(sdb, "COMMIT");
+      produced.fetch_add(std::min(total, i + f.txn) - i);
+    }
+    sqlite3_finalize(order);
+    if (pconn != nullptr) PQfinish(pconn);
+    if (sdb != nullptr) sqlite3_close(sdb);
+  };
+  std::vector<std::thread> producers;
+  for (int p = 0; p < f.producers; ++p) producers.emplace_back(produce, p);
+  for (auto& t : producers) t.join();
+  if (failed.load()) return 1;
+  int64_t produced_ns = NowNs();
+
+  absl::Time deadline = absl::Now() + absl::Minutes(5);
+  while (consumed.load() < total && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  stop.store(true);
+  for (auto& r : relays) r->Stop();
+  for (auto& t : threads) t.join();
+  progress.join();
+  SetInstrumentation(nullptr);
+
+  std::sort(latencies.begin(), latencies.end());
+  fprintf(stderr,
+          "relay rounds=%lld claim=%.0fms publish=%.0fms complete=%.0fms "
+          "(summed over relays)\n",
+          static_cast<long long>(times.rounds.load()), times.claim_ns / 1e6,
+          times.publish_ns / 1e6, times.complete_ns / 1e6);
+  auto pct = [&](double p) {
+    if (latencies.empty()) return 0.0;
+    size_t i = std::min(latencies.size() - 1,
+                        static_cast<size_t>(p * latencies.size()));
+    return latencies[i] / 1e6;
+  };
+  double secs = (last_ns.load() - first_measured_ns.load()) / 1e9;
+  double produce_secs = (produced_ns - start_ns) / 1e9;
+  printf("| %s | %d | %d | %d | %d | %s | %.0f | %.0f | %.1f | %.1f | %.1f |\n",
+         f.store.c_str(), f.relays, f.producers, f.consumers, f.messages,
+         f.rate > 0 ? absl::StrCat(static_cast<int>(f.rate)).c_str() : "max",
+         consumed.load() >= total ? f.messages / secs : 0.0,
+         total / produce_secs, pct(0.5), pct(0.99), pct(0.999));
+  if (consumed.load() < total) {
+    fprintf(stderr, "only %d of %d consumed before the deadline\n",
+            consumed.load(), total);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace pantau::outbox
+
+int main(int argc, char** argv) { return pantau::outbox::Main(argc, argv); }
