@@ -210,12 +210,20 @@ void JsonWriter::Double(double v) {
   if (!std::isfinite(v)) {
     out_->append("null");
   } else {
-    // encoding/json: 'f' unless the exponent is < -6 or >= 21.
+    // encoding/json: 'f' unless the exponent is < -6 or >= 21, and then
+    // "1e-07" is shortened to "1e-7".
     double a = std::fabs(v);
-    AppendChars(out_, v,
-                a != 0 && (a < 1e-6 || a >= 1e21)
-                    ? std::chars_format::scientific
-                    : std::chars_format::fixed);
+    if (a != 0 && (a < 1e-6 || a >= 1e21)) {
+      size_t from = out_->size();
+      AppendChars(out_, v, std::chars_format::scientific);
+      size_t n = out_->size();
+      if (n - from >= 4 && (*out_)[n - 4] == 'e' && (*out_)[n - 3] == '-' &&
+          (*out_)[n - 2] == '0') {
+        out_->erase(n - 2, 1);
+      }
+    } else {
+      AppendChars(out_, v, std::chars_format::fixed);
+    }
   }
   need_comma_ = true;
 }

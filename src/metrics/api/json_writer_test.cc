@@ -82,6 +82,19 @@ TEST(JsonString, EscapesLikeGoEncodingJson) {
   EXPECT_EQ(Esc("\xc3"), "\\ufffd");  // truncated sequence
 }
 
+TEST(JsonWriter, DoubleLikeGoEncodingJson) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginArray();
+  w.Double(0.012);
+  w.Double(1e-7);
+  w.Double(1.5e-10);
+  w.Double(1e21);
+  w.Double(3);
+  w.EndArray();
+  EXPECT_EQ(out, "[0.012,1e-7,1.5e-10,1e+21,3]");
+}
+
 TEST(JsonWriter, InsertsCommasAcrossNesting) {
   std::string out;
   JsonWriter w(&out);
