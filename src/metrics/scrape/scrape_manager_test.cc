@@ -154,6 +154,40 @@ TEST_F(ScrapeManagerTest, ReloadRemovingTargetWritesStaleMarkers) {
   EXPECT_EQ(manager_->ActiveTargets().size(), 1u);
 }
 
+TEST_F(ScrapeManagerTest, ReloadWithChangedJobSettingsKeepsSeriesFresh) {
+  fetcher_.SetBody("http://a:1/metrics", "m 1\n");
+  Manager();
+  const char* base =
+      "scrape_configs:\n  - job_name: j\n    scrape_interval: 10s\n"
+      "    static_configs: [{targets: ['a:1']}]\n";
+  ASSERT_TRUE(manager_->ApplyConfig(Parse(base)).ok());
+  RunInterval();
+  // Same target, new settings: the loop is replaced without staleness
+  // markers, and the new settings apply to the next scrape.
+  ASSERT_TRUE(manager_
+                  ->ApplyConfig(Parse(std::string(base) +
+                                      "    metric_relabel_configs:\n"
+                                      "      - source_labels: [__name__]\n"
+                                      "        target_label: copied\n"))
+                  .ok());
+  for (const auto& r : store_.samples()) EXPECT_FALSE(IsStaleNaN(r.v));
+  RunInterval();
+  EXPECT_EQ(store_
+                .Series(Labels::Of({{"__name__", "m"},
+                                    {"copied", "m"},
+                                    {"instance", "a:1"},
+                                    {"job", "j"}}))
+                .size(),
+            1u);
+  // A removed job's targets do get markers.
+  ASSERT_TRUE(manager_->ApplyConfig(Parse("scrape_configs: []\n")).ok());
+  EXPECT_TRUE(manager_->ActiveTargets().empty());
+  auto up = store_.Series(
+      Labels::Of({{"__name__", "up"}, {"instance", "a:1"}, {"job", "j"}}));
+  ASSERT_FALSE(up.empty());
+  EXPECT_TRUE(IsStaleNaN(up.back().v));
+}
+
 TEST_F(ScrapeManagerTest, FileSdReadsAndReReadsOnChange) {
   fetcher_.SetBody("http://a:1/metrics", "m 1\n");
   fetcher_.SetBody("http://b:2/metrics", "m 1\n");
