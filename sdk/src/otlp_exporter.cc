@@ -39,6 +39,16 @@ absl::Status Send(const OtlpExporterOptions& options, OtlpSignal signal,
   return absl::OkStatus();
 }
 
+constexpr size_t kScratchBytes = 1 << 20;
+
+google::protobuf::ArenaOptions ScratchArena(std::unique_ptr<char[]>* scratch) {
+  if (*scratch == nullptr) scratch->reset(new char[kScratchBytes]);
+  google::protobuf::ArenaOptions o;
+  o.initial_block = scratch->get();
+  o.initial_block_size = kScratchBytes;
+  return o;
+}
+
 }  // namespace
 
 OtlpSpanExporter::OtlpSpanExporter(OtlpExporterOptions options)
@@ -49,7 +59,8 @@ absl::Status OtlpSpanExporter::Export(
   if (batch.empty()) return absl::OkStatus();
   using Resp =
       opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse;
-  google::protobuf::Arena arena;
+  absl::MutexLock lock(&export_mu_);
+  google::protobuf::Arena arena(ScratchArena(&scratch_));
   auto* req = google::protobuf::Arena::CreateMessage<
       opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest>(
       &arena);
@@ -69,7 +80,8 @@ absl::Status OtlpLogRecordExporter::Export(
   if (batch.empty()) return absl::OkStatus();
   using Resp =
       opentelemetry::proto::collector::logs::v1::ExportLogsServiceResponse;
-  google::protobuf::Arena arena;
+  absl::MutexLock lock(&export_mu_);
+  google::protobuf::Arena arena(ScratchArena(&scratch_));
   auto* req = google::protobuf::Arena::CreateMessage<
       opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest>(
       &arena);
@@ -91,7 +103,8 @@ absl::Status OtlpMetricExporter::Export(
   if (time_unix_nano == 0) time_unix_nano = NowUnixNano();
   using Resp = opentelemetry::proto::collector::metrics::v1::
       ExportMetricsServiceResponse;
-  google::protobuf::Arena arena;
+  absl::MutexLock lock(&export_mu_);
+  google::protobuf::Arena arena(ScratchArena(&scratch_));
   auto* req = google::protobuf::Arena::CreateMessage<
       opentelemetry::proto::collector::metrics::v1::
           ExportMetricsServiceRequest>(&arena);

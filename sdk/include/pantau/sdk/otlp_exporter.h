@@ -60,6 +60,11 @@ class OtlpExporterStats {
   std::atomic<uint64_t> failed_{0};
   std::atomic<bool> cancelled_{false};
   absl::Notification cancel_;
+  // One export at a time per exporter: they share `scratch_`, the first
+  // block of each export's protobuf arena (1 MiB, made on first use), so
+  // encoding a batch does not map fresh pages every time.
+  absl::Mutex export_mu_;
+  std::unique_ptr<char[]> scratch_ ABSL_GUARDED_BY(export_mu_);
 };
 
 class OtlpSpanExporter : public SpanExporter, public OtlpExporterStats {
