@@ -2,7 +2,8 @@
 // processes and are SIGKILLed at random moments, many times, while
 // nats-server is killed and restarted too. At the end every committed
 // business change must have exactly one effect at the consumer, and no
-// message of a rolled-back transaction may ever have been published.
+// message of a rolled-back transaction may ever have been published; and
+// the stream holds each key's messages in enqueue order.
 //
 // PANTAU_CHAOS_SECONDS sets the chaos phase per store (default 20).
 #include <libpq-fe.h>
@@ -186,6 +187,8 @@ void RunChaos(bool use_pg) {
 
   // Everything JetStream ever stored, through a fresh durable consumer.
   std::set<std::string> published;
+  // Stream order per key, to check it against enqueue order.
+  std::map<std::string, std::vector<std::string>> stream_order;
   {
     auto audit =
         NatsSource::Connect(nopts, {.durable = "audit", .subject = "chaos.>"});
@@ -200,9 +203,35 @@ void RunChaos(bool use_pg) {
       }
       empty_rounds = 0;
       for (auto& d : *batch) {
-        published.insert(d->message().payload);
+        if (published.insert(d->message().payload).second) {
+          stream_order[d->message().key].push_back(d->message().payload);
+        }
         d->Ack().IgnoreError();
       }
+    }
+  }
+
+  // The outbox keeps delivered rows (24 h retention): their sequence
+  // numbers are the enqueue order.
+  std::map<std::string, int64_t> seq_of;
+  {
+    std::string sql =
+        use_pg
+            ? "SELECT convert_from(payload, 'UTF8') || ' ' || seq FROM "
+              "pantau_outbox"
+            : "SELECT CAST(payload AS TEXT) || ' ' || seq FROM pantau_outbox";
+    std::set<std::string> rows = use_pg
+                                     ? PgColumn(conninfo, sql)
+                                     : SqliteColumn(dir + "/producer.db", sql);
+    for (const std::string& r : rows) {
+      size_t sp = r.rfind(' ');
+      seq_of[r.substr(0, sp)] = std::stoll(r.substr(sp + 1));
+    }
+  }
+  int out_of_order = 0;
+  for (const auto& [key, ids] : stream_order) {
+    for (size_t i = 1; i < ids.size(); ++i) {
+      if (seq_of[ids[i]] < seq_of[ids[i - 1]]) ++out_of_order;
     }
   }
 
@@ -251,9 +280,11 @@ void RunChaos(bool use_pg) {
       kills.c_str(), nats_restarts);
   printf(
       "chaos (%s): missing=%d duplicated_effects=%d phantom_effects=%d "
-      "published_rolled_back=%d published_uncommitted=%d\n",
+      "published_rolled_back=%d published_uncommitted=%d "
+      "out_of_order_per_key=%d (of %zu keys)\n",
       use_pg ? "postgres" : "sqlite", missing, duplicated, phantom_effects,
-      published_rolled_back, published_uncommitted);
+      published_rolled_back, published_uncommitted, out_of_order,
+      stream_order.size());
   EXPECT_GT(committed.size(), 100u);
   EXPECT_GT(rolled_back.size(), 10u);
   EXPECT_EQ(missing, 0);
@@ -261,6 +292,7 @@ void RunChaos(bool use_pg) {
   EXPECT_EQ(phantom_effects, 0);
   EXPECT_EQ(published_rolled_back, 0);
   EXPECT_EQ(published_uncommitted, 0);
+  EXPECT_EQ(out_of_order, 0);
   if (!::testing::Test::HasFailure()) {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
