@@ -46,9 +46,10 @@ TEST(NodeExporterScrape, ScrapesRealNodeExporter) {
       "config.yml");
   ASSERT_TRUE(settings.ok()) << settings.status();
   ASSERT_TRUE(manager.ApplyConfig(*settings).ok());
+  // One interval of the (fake) schedule, so the target's offset is hit.
   for (int i = 0; i < 10; ++i) {
-    manager.RunPending();
     clock.Advance(absl::Seconds(1));
+    manager.RunPending();
   }
   auto targets = manager.ActiveTargets();
   ASSERT_EQ(targets.size(), 1u);

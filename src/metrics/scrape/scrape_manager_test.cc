@@ -36,11 +36,12 @@ class ScrapeManagerTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.status();
     return *s;
   }
-  // Runs every scrape within the next interval.
+  // Runs every scrape due in (now, now + interval]: exactly one per target
+  // whatever its offset.
   void RunInterval(absl::Duration interval = absl::Seconds(10)) {
     for (int i = 0; i < 10; ++i) {
-      manager_->RunPending();
       clock_.Advance(interval / 10);
+      manager_->RunPending();
     }
   }
   size_t UpSamples(std::string_view instance) {
