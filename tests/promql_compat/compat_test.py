@@ -93,7 +93,8 @@ class Api:
         self.base = base
 
     def call(self, path, params):
-        url = self.base + path + "?" + urllib.parse.urlencode(params)
+        url = (self.base + path + "?" +
+               urllib.parse.urlencode(params, doseq=True))
         status, body = http_get(url, timeout=60)
         if status is None:
             return None, {"status": "error", "errorType": "connection",
@@ -189,6 +190,41 @@ def compare(want_resp, got_resp):
         return (f"pantau failed (HTTP {gs}) with {gb.get('errorType')}: "
                 f"{gb.get('error')}")
     return compare_data(wb["data"], gb["data"])
+
+
+# Metadata endpoints as Grafana calls them; compared as sets (series) or
+# exact lists (names and values are sorted by both servers).
+META_CALLS = [
+    ("/api/v1/labels", {}),
+    ("/api/v1/labels", {"match[]": ["up"]}),
+    ("/api/v1/labels", {"match[]": ["node_load1", "go_goroutines"]}),
+    ("/api/v1/label/job/values", {}),
+    ("/api/v1/label/__name__/values", {"match[]": ['{job="node"}']}),
+    ("/api/v1/label/mode/values", {"match[]": ["node_cpu_seconds_total"]}),
+    ("/api/v1/series", {"match[]": ["up"]}),
+    ("/api/v1/series", {"match[]": ["node_load1", "go_goroutines", "up"]}),
+    ("/api/v1/series", {"match[]": ['{__name__=~"node_cpu.*"}']}),
+]
+
+
+def compare_meta(want_resp, got_resp):
+    ws, wb = want_resp
+    gs, gb = got_resp
+    if wb.get("status") != "success" or gb.get("status") != "success":
+        if wb.get("status") == gb.get("status") and \
+                wb.get("errorType") == gb.get("errorType"):
+            return None
+        return f"status {gs} {gb}, want {ws} {wb}"
+    w, g = wb["data"], gb["data"]
+    if w and isinstance(w[0], dict):
+        w = sorted(key(x) for x in w)
+        g = sorted(key(x) for x in g)
+    if w != g:
+        missing = [x for x in w if x not in g][:3]
+        extra = [x for x in g if x not in w][:3]
+        return (f"{len(g)} entries, want {len(w)}; missing {missing}, "
+                f"extra {extra}")
+    return None
 
 
 def load_queries(path):
@@ -379,6 +415,14 @@ def main():
                 elif want[1]["data"]["result"] == []:
                     empty += 1
                     log(f"note line {line_no} {mode}: both empty: {q}")
+        for path, params in META_CALLS:
+            runs += 1
+            p = dict(params, start=f"{t_start:.3f}", end=f"{t_end:.3f}")
+            diff = compare_meta(prom_api.call(path, p),
+                                pantau_api.call(path, p))
+            if diff is not None:
+                failures += 1
+                log(f"FAIL {path} {params}\n    {diff}")
         log(f"{runs - failures} passed ({empty} with empty results), "
             f"{failures} failed ({len(queries)} queries, instant at {t_end}, "
             f"range {t_start}..{t_end} step {STEP_S}s)")
