@@ -9,7 +9,9 @@
 
 #include <cerrno>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/strings.h"
 #include "gtest/gtest.h"
 
 namespace pantau::net::testing {
@@ -105,6 +107,29 @@ absl::StatusOr<internal::ParsedResponse> RoundTrip(int port,
   if (!c.ok()) return c.status();
   if (!(*c)->Send(request)) return absl::UnavailableError("send failed");
   return (*c)->ReadResponse(absl::Seconds(10), head);
+}
+
+std::string Get(std::string_view target, std::string_view extra) {
+  return absl::StrCat("GET ", base::Sv(target), " HTTP/1.1\r\nHost: t\r\n",
+                      base::Sv(extra), "\r\n");
+}
+
+std::string Post(std::string_view target, std::string_view body,
+                 std::string_view extra) {
+  return absl::StrCat("POST ", base::Sv(target),
+                      " HTTP/1.1\r\nHost: t\r\nContent-Length: ", body.size(),
+                      "\r\n", base::Sv(extra), "\r\n", base::Sv(body));
+}
+
+HttpResponse Echo(const HttpRequest& r, RequestContext&) {
+  std::string out = absl::StrCat("method=", r.method, "\npath=", r.path,
+                                 "\nroute=", r.route, "\n");
+  for (const auto& [k, v] : r.params)
+    absl::StrAppend(&out, "param:", k, "=", v, "\n");
+  for (const auto& [k, v] : r.path_params)
+    absl::StrAppend(&out, "path:", k, "=", v, "\n");
+  absl::StrAppend(&out, "body=", r.body);
+  return HttpResponse::Text(200, out);
 }
 
 void TestServer::Start(HttpServer::Options options) {
