@@ -88,6 +88,9 @@ struct Expr {
   std::string Pretty(int level = 0) const;
   NodeKind kind;
   PosRange pos;
+  // Height of the subtree (1 for a leaf); the parser bounds it so that
+  // recursive evaluation, printing and destruction stay within the stack.
+  int depth = 1;
 };
 using ExprPtr = std::unique_ptr<Expr>;
 

@@ -2,6 +2,7 @@
 // node is built so errors point at the offending part of the query.
 #include "metrics/promql/parser.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -142,7 +143,56 @@ bool Parser::Expect(Tok t, std::string_view ctx) {
   return true;
 }
 
+bool Parser::Finish(Expr* e) {
+  int d = 0;
+  switch (e->kind) {
+    case NodeKind::kParen:
+      d = static_cast<ParenExpr*>(e)->expr->depth;
+      break;
+    case NodeKind::kUnary:
+      d = static_cast<UnaryExpr*>(e)->expr->depth;
+      break;
+    case NodeKind::kBinary:
+      d = std::max(static_cast<BinaryExpr*>(e)->lhs->depth,
+                   static_cast<BinaryExpr*>(e)->rhs->depth);
+      break;
+    case NodeKind::kMatrixSelector:
+      d = 1;
+      break;
+    case NodeKind::kSubquery:
+      d = static_cast<SubqueryExpr*>(e)->expr->depth;
+      break;
+    case NodeKind::kCall:
+      for (const auto& a : static_cast<Call*>(e)->args)
+        d = std::max(d, a->depth);
+      break;
+    case NodeKind::kAggregate: {
+      auto* a = static_cast<AggregateExpr*>(e);
+      d = a->expr->depth;
+      if (a->param) d = std::max(d, a->param->depth);
+      break;
+    }
+    default:
+      break;
+  }
+  e->depth = d + 1;
+  if (e->depth > kMaxDepth) {
+    Fail(e->pos.start, "query is nested too deeply");
+    return false;
+  }
+  return true;
+}
+
 ExprPtr Parser::ParseBinary(int min_prec) {
+  // Bounds the parser's own recursion; Finish() bounds the tree it builds.
+  if (++nesting_ > kMaxDepth) {
+    Fail(cur_.pos, "query is nested too deeply");
+  }
+  struct Unnest {
+    int* n;
+    ~Unnest() { --*n; }
+  } unnest{&nesting_};
+  if (!ok_) return nullptr;
   ExprPtr lhs = ParseUnary();
   while (ok_) {
     int prec = Precedence(cur_.type);
@@ -161,6 +211,7 @@ ExprPtr Parser::ParseBinary(int min_prec) {
     bin->lhs = std::move(lhs);
     bin->rhs = std::move(rhs);
     CheckBinary(bin.get(), op_tok.pos);
+    if (!Finish(bin.get())) return nullptr;
     lhs = std::move(bin);
   }
   return ok_ ? std::move(lhs) : nullptr;
@@ -240,6 +291,7 @@ ExprPtr Parser::ParseUnary() {
     u->op = op.type == Tok::kAdd ? Op::kAdd : Op::kSub;
     u->pos = {op.pos, e->pos.end};
     u->expr = std::move(e);
+    if (!Finish(u.get())) return nullptr;
     return u;
   }
   ExprPtr e = ParsePrimary();
@@ -392,6 +444,7 @@ ExprPtr Parser::ParseRangeOrSubquery(ExprPtr e) {
     m->pos = {e->pos.start, end};
     m->range_ms = range;
     m->vs = std::move(e);
+    if (!Finish(m.get())) return nullptr;
     return m;
   }
   if (cur_.type != Tok::kColon) {
@@ -425,6 +478,7 @@ ExprPtr Parser::ParseRangeOrSubquery(ExprPtr e) {
   }
   sq->pos = {e->pos.start, end};
   sq->expr = std::move(e);
+  if (!Finish(sq.get())) return nullptr;
   return sq;
 }
 
@@ -459,6 +513,7 @@ ExprPtr Parser::ParsePrimary() {
       auto p = std::make_unique<ParenExpr>();
       p->pos = {t.pos, end};
       p->expr = std::move(inner);
+      if (!Finish(p.get())) return nullptr;
       return p;
     }
     case Tok::kLeftBrace:

@@ -49,6 +49,12 @@ class Parser {
   void CheckBinary(BinaryExpr* b, int op_pos);
   int64_t Duration(const Token& t);
   double Number(const Token& t);
+  // Sets e->depth from its children; fails past kMaxDepth.
+  bool Finish(Expr* e);
+
+  // Far deeper than any real query; shallow enough for small stacks.
+  static constexpr int kMaxDepth = 400;
+  int nesting_ = 0;
 
   std::string_view in_;
   Lexer lex_;

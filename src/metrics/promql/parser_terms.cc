@@ -263,6 +263,7 @@ ExprPtr Parser::ParseAggregate() {
     }
   }
   agg->pos = {t.pos, end};
+  if (!Finish(agg.get())) return nullptr;
   return agg;
 }
 
@@ -329,6 +330,7 @@ ExprPtr Parser::ParseCall(const Token& name) {
       return nullptr;
     }
   }
+  if (!Finish(call.get())) return nullptr;
   return call;
 }
 

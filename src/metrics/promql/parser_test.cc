@@ -84,6 +84,19 @@ TEST(Parser, StringEscapes) {
   EXPECT_NE(ErrorOf("x{a=\"unterminated}"), "");
 }
 
+TEST(Parser, DeepNestingIsAnErrorNotAStackOverflow) {
+  std::string parens(100000, '(');
+  EXPECT_NE(ErrorOf(parens + "1" + std::string(100000, ')')), "");
+  std::string chain = "1";
+  for (int i = 0; i < 100000; ++i) chain += "+1";
+  EXPECT_EQ(ErrorOf(chain), "1:1: parse error: query is nested too deeply");
+  std::string unary(100000, '-');
+  EXPECT_NE(ErrorOf(unary + "x"), "");
+  std::string ok = "1";
+  for (int i = 0; i < 300; ++i) ok += "+1";
+  EXPECT_EQ(ErrorOf(ok), "");
+}
+
 TEST(Parser, PathologicalRegexIsAnErrorNotACrash) {
   EXPECT_NE(ErrorOf("x{a=~\"(\"}"), "");
   EXPECT_NE(ErrorOf("x{a=~\"a{1000000}\"}"), "");
