@@ -101,7 +101,8 @@ class HttpServer {
   // their responses (with Connection: close). After `grace`, remaining
   // requests are cancelled (RequestContext::Cancelled() turns true) and
   // their connections closed; Shutdown then waits for those handlers to
-  // return. Idempotent.
+  // return. Idempotent. Must not be called from a handler (it would wait
+  // for itself): a /-/quit endpoint signals the main thread instead.
   void Shutdown(absl::Duration grace);
 
   // The bound port, valid after a successful Start.
