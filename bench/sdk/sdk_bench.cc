@@ -9,9 +9,11 @@
 #include <benchmark/benchmark.h>
 #include <time.h>
 
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "base/compression.h"
 #include "pantau/sdk/logs.h"
 #include "pantau/sdk/metrics.h"
@@ -238,4 +240,16 @@ BENCHMARK(BM_ExporterCpuAt10kSpansPerSecond)
 }  // namespace
 }  // namespace pantau::sdk
 
-BENCHMARK_MAIN();
+// Debian's Abseil is built without NDEBUG, so every absl::Mutex runs
+// deadlock detection (a graph lookup per lock) unless a program turns it
+// off, as a production binary should; SDK_BENCH_DEADLOCK_DETECTION=1 keeps
+// it on to show its cost.
+int main(int argc, char** argv) {
+  if (std::getenv("SDK_BENCH_DEADLOCK_DETECTION") == nullptr) {
+    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
