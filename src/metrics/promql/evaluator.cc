@@ -62,7 +62,6 @@ const Expr& Unparen(const Expr& e) {
 
 bool MatrixHasSameLabelset(const Matrix& m) {
   if (m.size() < 2) return false;
-  absl::flat_hash_map<const base::Labels*, int> dummy;
   std::vector<const base::Labels*> ls;
   ls.reserve(m.size());
   for (const Series& s : m) ls.push_back(&s.labels);

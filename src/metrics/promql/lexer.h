@@ -90,7 +90,7 @@ class Lexer {
   std::string error_;
 };
 
-// Whether `s` has a duration unit right after a leading digit run, e.g. "5m".
+// Whether `c` starts a duration unit (s, m, h, d, w, y; "ms" starts with m).
 bool IsDurationUnit(char c);
 // Decodes a PromQL string literal including its quotes; false when an
 // escape is malformed (message in *err).

@@ -17,7 +17,8 @@ pantau::metrics::promql::testing::MemoryQueryable* Store() {
     using pantau::base::Labels;
     const char* les[] = {"0.1", "1", "+Inf"};
     for (int i = 0; i < 3; ++i) {
-      Labels c = Labels::Of({{"__name__", "x"}, {"i", std::to_string(i)},
+      Labels c = Labels::Of({{"__name__", "x"},
+                             {"i", std::to_string(i)},
                              {"job", i % 2 ? "a" : "b"}});
       Labels h = Labels::Of({{"__name__", "h_bucket"}, {"le", les[i]}});
       for (int t = 0; t < 40; ++t) {

@@ -6,51 +6,76 @@
 namespace pantau::metrics::promql::testing {
 namespace {
 
+// Iterates the samples of [begin, end), the part of a series inside the
+// querier's time range.
 class VecIterator : public SampleIterator {
  public:
-  explicit VecIterator(const std::vector<Sample>* s) : s_(s) {}
-  bool Next() override { return ++i_ < static_cast<int64_t>(s_->size()); }
+  VecIterator(const Sample* begin, const Sample* end)
+      : cur_(begin - 1), begin_(begin), end_(end) {}
+  bool Next() override { return ++cur_ < end_; }
   bool Seek(int64_t t) override {
-    if (i_ < 0) i_ = 0;
-    while (i_ < static_cast<int64_t>(s_->size()) && (*s_)[i_].t < t) ++i_;
-    return i_ < static_cast<int64_t>(s_->size());
+    if (cur_ < begin_) cur_ = begin_;
+    while (cur_ < end_ && cur_->t < t) ++cur_;
+    return cur_ < end_;
   }
-  Sample At() const override { return (*s_)[i_]; }
+  Sample At() const override { return *cur_; }
 
  private:
-  const std::vector<Sample>* s_;
-  int64_t i_ = -1;
+  const Sample* cur_;
+  const Sample* begin_;
+  const Sample* end_;
 };
+
+// The samples of `s` within [mint, maxt].
+std::pair<const Sample*, const Sample*> Clip(const std::vector<Sample>& s,
+                                             int64_t mint, int64_t maxt) {
+  auto lo =
+      std::lower_bound(s.begin(), s.end(), mint,
+                       [](const Sample& a, int64_t t) { return a.t < t; });
+  auto hi = std::upper_bound(
+      lo, s.end(), maxt, [](int64_t t, const Sample& a) { return t < a.t; });
+  return {s.data() + (lo - s.begin()), s.data() + (hi - s.begin())};
+}
 
 class MemSeries : public metrics::Series {
  public:
-  MemSeries(const base::Labels* l, const std::vector<Sample>* s)
+  MemSeries(const base::Labels* l, std::pair<const Sample*, const Sample*> s)
       : l_(l), s_(s) {}
   const base::Labels& labels() const override { return *l_; }
   std::unique_ptr<SampleIterator> Iterator() const override {
-    return std::make_unique<VecIterator>(s_);
+    return std::make_unique<VecIterator>(s_.first, s_.second);
   }
 
  private:
   const base::Labels* l_;
-  const std::vector<Sample>* s_;
+  std::pair<const Sample*, const Sample*> s_;
 };
 
 class MemSet : public SeriesSet {
  public:
   MemSet(std::shared_ptr<MemoryQueryable::Data> data,
-         std::vector<MemoryQueryable::Data::const_iterator> hits)
-      : data_(std::move(data)), hits_(std::move(hits)) {}
+         std::vector<MemoryQueryable::Data::const_iterator> hits, int64_t mint,
+         int64_t maxt)
+      : data_(std::move(data)),
+        hits_(std::move(hits)),
+        mint_(mint),
+        maxt_(maxt) {}
   bool Next() override {
-    if (++i_ >= static_cast<int64_t>(hits_.size())) return false;
-    cur_ = std::make_unique<MemSeries>(&hits_[i_]->first, &hits_[i_]->second);
-    return true;
+    // Like a TSDB, only series with samples in the querier's range.
+    while (++i_ < static_cast<int64_t>(hits_.size())) {
+      auto clip = Clip(hits_[i_]->second, mint_, maxt_);
+      if (clip.first == clip.second) continue;
+      cur_ = std::make_unique<MemSeries>(&hits_[i_]->first, clip);
+      return true;
+    }
+    return false;
   }
   const metrics::Series& At() const override { return *cur_; }
 
  private:
   std::shared_ptr<MemoryQueryable::Data> data_;
   std::vector<MemoryQueryable::Data::const_iterator> hits_;
+  int64_t mint_, maxt_;
   int64_t i_ = -1;
   std::unique_ptr<MemSeries> cur_;
 };
@@ -64,15 +89,16 @@ bool MatchesAll(const base::Labels& l, const std::vector<Matcher>& ms) {
 
 class MemQuerier : public Querier {
  public:
-  explicit MemQuerier(std::shared_ptr<MemoryQueryable::Data> d)
-      : data_(std::move(d)) {}
+  MemQuerier(std::shared_ptr<MemoryQueryable::Data> d, int64_t mint,
+             int64_t maxt)
+      : data_(std::move(d)), mint_(mint), maxt_(maxt) {}
   std::unique_ptr<SeriesSet> Select(bool, const SelectHints*,
                                     const std::vector<Matcher>& ms) override {
     std::vector<MemoryQueryable::Data::const_iterator> hits;
     for (auto it = data_->begin(); it != data_->end(); ++it) {
       if (MatchesAll(it->first, ms)) hits.push_back(it);
     }
-    return std::make_unique<MemSet>(data_, std::move(hits));
+    return std::make_unique<MemSet>(data_, std::move(hits), mint_, maxt_);
   }
   absl::StatusOr<std::vector<std::string>> LabelValues(
       std::string_view name, const std::vector<Matcher>& ms) override {
@@ -96,6 +122,7 @@ class MemQuerier : public Querier {
 
  private:
   std::shared_ptr<MemoryQueryable::Data> data_;
+  int64_t mint_, maxt_;
 };
 
 }  // namespace
@@ -125,10 +152,10 @@ size_t MemoryQueryable::NumSeries() const {
   return data_->size();
 }
 
-absl::StatusOr<std::unique_ptr<Querier>> MemoryQueryable::NewQuerier(int64_t,
-                                                                     int64_t) {
+absl::StatusOr<std::unique_ptr<Querier>> MemoryQueryable::NewQuerier(
+    int64_t mint, int64_t maxt) {
   absl::MutexLock l(&mu_);
-  return std::unique_ptr<Querier>(new MemQuerier(data_));
+  return std::unique_ptr<Querier>(new MemQuerier(data_, mint, maxt));
 }
 
 }  // namespace pantau::metrics::promql::testing

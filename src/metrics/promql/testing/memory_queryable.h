@@ -1,6 +1,8 @@
-// An in-memory Queryable/Appendable for tests of the query engine: series
-// kept sorted, samples per series in time order. Not for production: no
-// WAL, no limits, linear scans over series.
+// An in-memory Queryable for tests of the query engine: series kept
+// sorted, samples per series in time order. A querier sees only samples
+// inside its [mint, maxt], as the TSDB's do, so an engine asking for too
+// narrow a range fails its tests. Not for production: no WAL, no limits,
+// linear scans over series.
 //
 // Thread safety: safe for concurrent use (one mutex).
 #ifndef PANTAU_METRICS_PROMQL_TESTING_MEMORY_QUERYABLE_H_
