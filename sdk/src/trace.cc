@@ -83,8 +83,6 @@ void Span::End(int64_t end_time_unix_nano) {
   if (data_ == nullptr) return;
   data_->end_time_unix_nano =
       end_time_unix_nano != 0 ? end_time_unix_nano : provider_->NowUnixNano();
-  // Keep the context readable after End() (a Scope may still point at it).
-  context_ = data_->context;
   provider_->OnEnd(std::move(data_));
 }
 

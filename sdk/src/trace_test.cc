@@ -105,6 +105,21 @@ TEST(Span, ActiveScopeBecomesParent) {
   EXPECT_EQ(spans[1].parent_span_id, parent_ctx.span_id);
 }
 
+// Regression: the active context pointed into the span's data, which End()
+// hands to the processors (and the exporter frees).
+TEST(Span, ScopeStaysValidAfterEnd) {
+  Fixture f;
+  Span s = f.provider->GetTracer("t").StartSpan("x");
+  TraceId id = s.context().trace_id;
+  Scope scope(s);
+  s.End();
+  f.exporter->Clear();  // frees the exported copies
+  ASSERT_NE(ActiveSpanContext(), nullptr);
+  EXPECT_EQ(ActiveSpanContext()->trace_id, id);
+  Span child = f.provider->GetTracer("t").StartSpan("child");
+  EXPECT_EQ(child.context().trace_id, id);
+}
+
 TEST(Span, StatusOkIsFinalAndUnsetIgnored) {
   Fixture f;
   Span s = f.provider->GetTracer("t").StartSpan("x");

@@ -85,9 +85,8 @@ class Span {
   ~Span() { End(); }
 
   bool IsRecording() const { return data_ != nullptr; }
-  const SpanContext& context() const {
-    return data_ != nullptr ? data_->context : context_;
-  }
+  // Valid as long as this handle (also after End()).
+  const SpanContext& context() const { return context_; }
 
   // Each of these does nothing on a non-recording or ended span.
   template <typename V>
@@ -114,12 +113,14 @@ class Span {
  private:
   friend class Tracer;
   Span(std::unique_ptr<SpanData> data, const TracerProvider* provider)
-      : data_(std::move(data)), provider_(provider) {}
+      : data_(std::move(data)), provider_(provider), context_(data_->context) {}
   explicit Span(SpanContext context) : context_(std::move(context)) {}
 
   std::unique_ptr<SpanData> data_;  // null when not recording or ended
   const TracerProvider* provider_ = nullptr;
-  SpanContext context_;  // for non-recording spans
+  // A copy kept in the handle, so a Scope pointing at it stays valid after
+  // End() hands data_ to the processors.
+  SpanContext context_;
 };
 
 // Makes `span` the active span on this thread until destruction, restoring
