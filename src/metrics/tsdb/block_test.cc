@@ -155,6 +155,7 @@ TEST_F(DbBlockTest, BlocksAreCutAndQueriedWithTheHead) {
       app->Append(0, Labels::Of({{"__name__", "m"}, {"s", "0"}}), kHour, 1);
   EXPECT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("out of bounds"), std::string::npos);
+  app.reset();  // appenders must not outlive their DB
   // Everything survives a restart, and the WAL was checkpointed.
   db_.reset();
   Open();

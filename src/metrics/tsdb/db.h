@@ -22,6 +22,9 @@
 // Querier::Select always returns series sorted by labels; samples are those
 // with mint <= t <= maxt; SelectHints are ignored.
 //
+// Appenders, Queriers and the SeriesSets they return must be destroyed
+// before the DB.
+//
 // Thread safety: safe for concurrent use, as metrics::Storage requires.
 #ifndef PANTAU_METRICS_TSDB_DB_H_
 #define PANTAU_METRICS_TSDB_DB_H_
