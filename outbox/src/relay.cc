@@ -71,13 +71,17 @@ absl::StatusOr<int> Relay::RunOnce() {
   std::vector<bool> skipped(batch.size(), false);
   absl::flat_hash_set<std::string> failed_keys;
   std::vector<absl::Time> done_at(batch.size());
+  // Past this point another relay may own the rows; publishing them then
+  // could overtake its copies, so later waves are left to the next owner.
+  absl::Time wave_deadline = now + options_.lease - options_.publish_timeout;
   for (int w = 0; w < waves; ++w) {
+    bool expired = w > 0 && clock_->Now() > wave_deadline;
     std::vector<size_t> idx;
     std::vector<Message> out;
     std::vector<std::unique_ptr<SpanScope>> spans;
     for (size_t i = 0; i < batch.size(); ++i) {
       if (wave[i] != w) continue;
-      if (failed_keys.contains(batch[i].key)) {
+      if (expired || failed_keys.contains(batch[i].key)) {
         skipped[i] = true;
         continue;
       }

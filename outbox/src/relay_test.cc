@@ -144,6 +144,25 @@ TEST_F(RelayTest, SameKeyMessagesOfOneBatchGoOutInSeparateWaves) {
   EXPECT_EQ(rec.waves, (std::vector<std::string>{"a0 b0 ", "a1 ", "a2 "}));
 }
 
+TEST_F(RelayTest, WavesStopWhenTheLeaseRunsOut) {
+  Enqueue("a", "a0");
+  Enqueue("a", "a1");
+  options_.lease = absl::Seconds(30);
+  options_.publish_timeout = absl::Seconds(10);
+  // The first wave takes 25 s: a second one could outlive the lease.
+  transport_.SetPublishHook([&](const Message&) {
+    clock_.Advance(absl::Seconds(25));
+    return absl::OkStatus();
+  });
+  Relay relay(store_.get(), &transport_, options_, &clock_);
+  ASSERT_EQ(*relay.RunOnce(), 2);
+  EXPECT_EQ(PublishedPayloads(), (std::vector<std::string>{"a0"}));
+  // a1 was released, not failed: the next round publishes it.
+  transport_.SetPublishHook(nullptr);
+  ASSERT_EQ(*relay.RunOnce(), 1);
+  EXPECT_EQ(PublishedPayloads(), (std::vector<std::string>{"a0", "a1"}));
+}
+
 TEST_F(RelayTest, PermanentRejectionDeadLettersAtOnce) {
   std::string id = Enqueue("a", "a0");
   transport_.SetPublishHook(
