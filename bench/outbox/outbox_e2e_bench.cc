@@ -57,7 +57,8 @@ Flags Parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     size_t eq = a.find('=');
-    std::string k = a.substr(0, eq), v = eq == std::string::npos ? "" : a.substr(eq + 1);
+    std::string k = a.substr(0, eq),
+                v = eq == std::string::npos ? "" : a.substr(eq + 1);
     if (k == "--store") f.store = v;
     if (k == "--relays") f.relays = std::stoi(v);
     if (k == "--messages") f.messages = std::stoi(v);
@@ -103,8 +104,8 @@ class TimedStore : public RelayStore {
   absl::StatusOr<OutboxStats> Stats(absl::Time now) override {
     return inner_->Stats(now);
   }
-  absl::StatusOr<std::vector<Message>> ListDead(int limit,
-                                                std::string_view after) override {
+  absl::StatusOr<std::vector<Message>> ListDead(
+      int limit, std::string_view after) override {
     return inner_->ListDead(limit, after);
   }
   absl::StatusOr<int64_t> Replay(const std::vector<std::string>& ids,
@@ -150,7 +151,8 @@ bool Sql(sqlite3* db, const char* sql) {
 }
 bool Sql(PGconn* c, const char* sql) {
   PGresult* r = PQexec(c, sql);
-  bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+  bool ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
+            PQresultStatus(r) == PGRES_TUPLES_OK;
   if (!ok) fprintf(stderr, "pg: %s", PQerrorMessage(c));
   PQclear(r);
   return ok;
@@ -166,7 +168,8 @@ int Main(int argc, char** argv) {
   }
   std::unique_ptr<testing::Postgres> postgres;
   std::string producer_db, consumer_db;
-  std::string dir = testing::MakeTempDir("outbox_bench");
+  testing::ScopedTempDir scoped_dir("outbox_bench");
+  const std::string& dir = scoped_dir.path();
   if (pg) {
     auto p = testing::Postgres::Start();
     if (!p.ok()) {
@@ -265,8 +268,8 @@ int Main(int argc, char** argv) {
                                               : absl::InternalError("effect");
       };
       auto single = [&](const Message& m) -> absl::StatusOr<InboxResult> {
-        absl::StatusOr<InboxResult> r = pg ? pin->Process(m, pg_handler)
-                                           : sin->Process(m, sqlite_handler);
+        absl::StatusOr<InboxResult> r =
+            pg ? pin->Process(m, pg_handler) : sin->Process(m, sqlite_handler);
         if (r.ok() && *r == InboxResult::kProcessed) record(m);
         return r;
       };
@@ -324,9 +327,9 @@ int Main(int argc, char** argv) {
   std::thread progress([&] {
     while (!stop.load()) {
       absl::SleepFor(absl::Seconds(1));
-      fprintf(stderr, "produced=%d published=%lld consumed=%d\n",
-              produced.load(), static_cast<long long>(counters.published.load()),
-              consumed.load());
+      fprintf(
+          stderr, "produced=%d published=%lld consumed=%d\n", produced.load(),
+          static_cast<long long>(counters.published.load()), consumed.load());
     }
   });
 
@@ -380,7 +383,8 @@ int Main(int argc, char** argv) {
             filler.substr(0, std::max<int>(0, f.payload - m.payload.size()));
       }
       if (pg) Sql(pconn, orders.c_str());
-      absl::Status s = pg ? pout->EnqueueBatch(batch) : sout->EnqueueBatch(batch);
+      absl::Status s =
+          pg ? pout->EnqueueBatch(batch) : sout->EnqueueBatch(batch);
       if (!s.ok()) {
         fprintf(stderr, "enqueue: %s\n", s.ToString().c_str());
         failed.store(true);

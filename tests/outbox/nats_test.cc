@@ -120,7 +120,8 @@ TEST_F(NatsTest, ConnectFailsCleanlyWhenNoServerListens) {
 }
 
 TEST_F(NatsTest, OutboxToInboxEndToEndOverJetStream) {
-  std::string dir = testing::MakeTempDir("outbox_e2e");
+  testing::ScopedTempDir scoped("outbox_e2e");
+  const std::string& dir = scoped.path();
   auto store = SqliteStore::Open(dir + "/producer.db");
   ASSERT_TRUE(store.ok());
   sqlite3* app = (*store)->db();

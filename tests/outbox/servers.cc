@@ -67,6 +67,11 @@ std::string MakeTempDir(const std::string& prefix) {
   return tmpl;
 }
 
+ScopedTempDir::~ScopedTempDir() {
+  std::error_code ec;
+  if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+}
+
 absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv,
                             const std::string& log) {
   posix_spawn_file_actions_t fa;

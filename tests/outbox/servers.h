@@ -25,6 +25,19 @@ namespace pantau::outbox::testing {
 int FreePort();
 // A fresh temporary directory (not removed automatically).
 std::string MakeTempDir(const std::string& prefix);
+// A temporary directory removed with everything in it on destruction.
+class ScopedTempDir {
+ public:
+  explicit ScopedTempDir(const std::string& prefix)
+      : path_(MakeTempDir(prefix)) {}
+  ~ScopedTempDir();
+  ScopedTempDir(const ScopedTempDir&) = delete;
+  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 // Spawns argv[0] with arguments; stdout/stderr go to `log` when not empty.
 absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv,
                             const std::string& log = "");

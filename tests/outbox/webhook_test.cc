@@ -19,7 +19,8 @@ namespace pantau::outbox {
 namespace {
 
 TEST(Webhook, RelayPostsAndReceiverInboxHasOneEffectPerMessage) {
-  std::string dir = testing::MakeTempDir("outbox_webhook");
+  testing::ScopedTempDir scoped("outbox_webhook");
+  const std::string& dir = scoped.path();
   sqlite3* rdb = nullptr;
   ASSERT_EQ(sqlite3_open((dir + "/receiver.db").c_str(), &rdb), SQLITE_OK);
   ASSERT_TRUE(MigrateSqlite(rdb).ok());
