@@ -44,6 +44,11 @@ Child Spawn(const std::string& dir) {
 TEST(CrashTest, KillNineNeverLosesAcknowledgedSamples) {
   char tmpl[] = "/tmp/pantau_crash_testXXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
+  // Removed on every exit path, failed assertions included.
+  struct Cleanup {
+    std::string path;
+    ~Cleanup() { (void)base::Env::Default()->DeleteRecursively(path); }
+  } cleanup{tmpl};
   const std::string dir = std::string(tmpl) + "/db";
   std::mt19937 rng(std::random_device{}());
   int64_t acked[2] = {-1, -1};
@@ -98,7 +103,6 @@ TEST(CrashTest, KillNineNeverLosesAcknowledgedSamples) {
     (*db)->CrashForTesting();  // leave the directory as the child left it
   }
   EXPECT_GT(acked[0] + acked[1], 100);
-  (void)base::Env::Default()->DeleteRecursively(tmpl);
 }
 
 }  // namespace
