@@ -1,6 +1,7 @@
 #include "pantau/outbox/sqlite_store.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
