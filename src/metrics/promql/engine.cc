@@ -125,7 +125,8 @@ absl::StatusOr<QueryResult> Engine::Exec(Queryable& queryable, const Expr& expr,
   ctx.querier = querier.get();
   ctx.options = &options_;
   ctx.query = &qctx;
-  ctx.deadline = absl::Now() + options_.timeout;
+  ctx.clock = options_.clock != nullptr ? options_.clock : base::Clock::Real();
+  ctx.deadline = ctx.clock->Monotonic() + options_.timeout;
   ctx.query_start = start_ms;
   ctx.query_end = end_ms;
   int64_t interval = instant ? 1 : step_ms;

@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/time.h"
 #include "metrics/promql/ast.h"
 #include "metrics/promql/value.h"
 #include "metrics/storage/storage.h"
@@ -37,6 +38,9 @@ struct EngineOptions {
   // Step of subqueries written without one, like Prometheus's global
   // evaluation_interval.
   int64_t default_subquery_step_ms = 60 * 1000;
+  // Measures the timeout; not owned, must outlive the engine. Null means
+  // base::Clock::Real(); tests pass a FakeClock.
+  const base::Clock* clock = nullptr;
 };
 
 struct QueryContext {

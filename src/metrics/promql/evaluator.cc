@@ -27,7 +27,7 @@ absl::Status EvalContext::Poll() {
   if (query != nullptr && query->cancelled && query->cancelled()) {
     return absl::CancelledError("query was canceled");
   }
-  if (absl::Now() > deadline) {
+  if (clock->Monotonic() >= deadline) {
     return absl::DeadlineExceededError("query timed out in query execution");
   }
   return absl::OkStatus();

@@ -28,7 +28,8 @@ struct EvalContext {
   Querier* querier = nullptr;
   const EngineOptions* options = nullptr;
   const QueryContext* query = nullptr;
-  absl::Time deadline;
+  const base::Clock* clock = nullptr;
+  absl::Duration deadline;  // on clock->Monotonic()
   int64_t query_start = 0;  // for @ start() / end()
   int64_t query_end = 0;
   int64_t samples = 0;  // currently held
