@@ -386,6 +386,7 @@ absl::StatusOr<ScrapeSettings> Decode(const Node& root,
   Node global = root["global"];
   if (global.IsDefined()) {
     GlobalConfig& g = out.global;
+    bool timeout_set = false;
     // Keys of Prometheus's global section that other modules read.
     auto ignore = [](const Node&, const YamlPos&) { return absl::OkStatus(); };
     PANTAU_RETURN_IF_ERROR(
@@ -396,6 +397,7 @@ absl::StatusOr<ScrapeSettings> Decode(const Node& root,
                 }},
                {"scrape_timeout",
                 [&](const Node& v, const YamlPos& vp) {
+                  timeout_set = true;
                   return d.Duration(v, vp, &g.scrape_timeout);
                 }},
                {"external_labels",
@@ -404,7 +406,11 @@ absl::StatusOr<ScrapeSettings> Decode(const Node& root,
                 }},
                {"evaluation_interval", ignore},
                {"query_log_file", ignore}}));
-    if (g.scrape_timeout > g.scrape_interval) {
+    // As Prometheus: only a timeout the user set may not exceed the
+    // interval; the 10s default shrinks to a shorter interval.
+    if (!timeout_set) {
+      g.scrape_timeout = std::min(g.scrape_timeout, g.scrape_interval);
+    } else if (g.scrape_timeout > g.scrape_interval) {
       return d.Error(top.Child("global", global),
                      "global scrape timeout greater than scrape interval");
     }

@@ -101,6 +101,23 @@ TEST(ScrapeConfig, EmptyRootGivesDefaults) {
   EXPECT_TRUE(s->scrape_configs.empty());
 }
 
+// Regression: a short global interval with the default timeout was
+// rejected ("timeout greater than interval"); Prometheus shrinks the default.
+TEST(ScrapeConfig, DefaultTimeoutShrinksToShortGlobalInterval) {
+  auto s = ParseScrapeConfigsText(
+      "global:\n  scrape_interval: 2s\nscrape_configs:\n"
+      "  - job_name: a\n    static_configs: [{targets: [\"x:1\"]}]\n",
+      "p.yml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->global.scrape_timeout, absl::Seconds(2));
+  EXPECT_EQ(s->scrape_configs[0].scrape_timeout, absl::Seconds(2));
+  // A file without scrape_configs is valid too.
+  auto only_global = ParseScrapeConfigsText("global:\n  scrape_interval: 5s\n"
+                                            "log: {}\n", "p.yml");
+  ASSERT_TRUE(only_global.ok()) << only_global.status();
+  EXPECT_TRUE(only_global->scrape_configs.empty());
+}
+
 TEST(ScrapeConfig, ErrorsNameFileLineAndPath) {
   struct Case {
     const char* yaml;
