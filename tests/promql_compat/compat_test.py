@@ -100,7 +100,8 @@ class Api:
             return None, {"status": "error", "errorType": "connection",
                           "error": body.decode(errors="replace")}
         try:
-            return status, json.loads(body)
+            # Numbers stay text so timestamps' formatting is compared too.
+            return status, json.loads(body, parse_float=str, parse_int=str)
         except ValueError:
             return status, {"status": "error", "errorType": "not_json",
                             "error": body[:300].decode(errors="replace")}
@@ -149,6 +150,8 @@ def compare_data(want, got):
         if rt == "string":
             return None if wr[1] == gr[1] else f"{gr[1]!r}, want {wr[1]!r}"
         a, b = parse_value(wr[1]), parse_value(gr[1])
+        if a == b and wr[1] != gr[1]:
+            return f"value written {gr[1]!r}, want {wr[1]!r}"
         return None if values_equal(a, b) else f"value {gr[1]}, want {wr[1]}"
     field = "value" if rt == "vector" else "values"
     wmap = {key(s["metric"]): s for s in wr}
@@ -168,10 +171,13 @@ def compare_data(want, got):
         if len(wp) != len(gp):
             return f"{dict(k)}: {len(gp)} points, want {len(wp)}"
         for (wt, wv), (gt, gv) in zip(wp, gp):
-            if abs(float(wt) - float(gt)) > 1e-9:
+            if wt != gt:
                 return f"{dict(k)}: point at {gt}, want {wt}"
-            if not values_equal(parse_value(wv), parse_value(gv)):
+            a, b = parse_value(wv), parse_value(gv)
+            if not values_equal(a, b):
                 return f"{dict(k)}@{wt}: {gv}, want {wv}"
+            if a == b and wv != gv:
+                return f"{dict(k)}@{wt}: value written {gv!r}, want {wv!r}"
     return None
 
 
@@ -182,9 +188,10 @@ def compare(want_resp, got_resp):
         if gb.get("status") == "success":
             return (f"pantau succeeded, Prometheus failed with "
                     f"{wb.get('errorType')}: {wb.get('error')}")
-        if wb.get("errorType") != gb.get("errorType"):
-            return (f"errorType {gb.get('errorType')} ({gb.get('error')}), "
-                    f"want {wb.get('errorType')} ({wb.get('error')})")
+        if wb.get("errorType") != gb.get("errorType") or ws != gs:
+            return (f"HTTP {gs} {gb.get('errorType')} ({gb.get('error')}), "
+                    f"want HTTP {ws} {wb.get('errorType')} "
+                    f"({wb.get('error')})")
         return None
     if gb.get("status") != "success":
         return (f"pantau failed (HTTP {gs}) with {gb.get('errorType')}: "
@@ -389,8 +396,10 @@ def main():
         pantau_api = Api("pantau", f"http://127.0.0.1:{pantau_port}")
         # Evaluate a little in the past, on a whole second, so remote_write
         # has delivered everything up to it.
-        t_end = math.floor(time.time()) - 5
-        t_start = max(math.ceil(t0) + 10, t_end - 30)
+        # Fractional times so the timestamps' formatting (".500") is
+        # compared too.
+        t_end = math.floor(time.time()) - 5 + 0.5
+        t_start = max(math.ceil(t0) + 10, t_end - 30) + 0.25
         wait_caught_up(prom_api, pantau_api, t_end)
 
         failures = 0

@@ -214,6 +214,18 @@ TEST_F(ApiTest, ScalarStringAndSpecialValues) {
   EXPECT_EQ(str["data"]["result"], json::parse(R"([10,"hi"])"));
 }
 
+TEST_F(ApiTest, ScalarAndStringTimesAreJsonFloats) {
+  // Unlike vector samples ([1.500,"1"]), Prometheus writes these with Go's
+  // float formatting, and a scalar's value never with an exponent.
+  EXPECT_EQ(
+      Get("/api/v1/query", {{"query", "0.0000001"}, {"time", "1.5"}}).body,
+      R"({"status":"success","data":{"resultType":"scalar",)"
+      R"("result":[1.5,"0.0000001"]}})");
+  EXPECT_EQ(Get("/api/v1/query", {{"query", "\"s\""}, {"time", "2.25"}}).body,
+            R"({"status":"success","data":{"resultType":"string",)"
+            R"("result":[2.25,"s"]}})");
+}
+
 TEST_F(ApiTest, RangeVectorAtInstantIsMatrix) {
   LoadCounters();
   json b = Body(Get("/api/v1/query", {{"query", "m{i=\"0\"}[30s]"}}));

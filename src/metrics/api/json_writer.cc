@@ -127,6 +127,14 @@ std::string FormatPromValue(double v) {
   return s;
 }
 
+std::string FormatGoFloatF(double v) {
+  std::string s;
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  AppendChars(&s, v, std::chars_format::fixed);
+  return s;
+}
+
 void AppendPromTimestamp(std::string* out, int64_t ms) {
   char buf[32];
   uint64_t u;

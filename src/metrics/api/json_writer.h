@@ -85,6 +85,10 @@ void AppendJsonString(std::string* out, std::string_view s);
 void AppendPromValue(std::string* out, double v);
 std::string FormatPromValue(double v);
 
+// strconv.FormatFloat(v, 'f', -1, 64): shortest digits, never an exponent,
+// "+Inf", "-Inf", "NaN" (how Prometheus writes a scalar result's value).
+std::string FormatGoFloatF(double v);
+
 // Milliseconds as seconds with up to three decimals, as Prometheus writes
 // timestamps: 1500 -> "1.500", 1000 -> "1", -1500 -> "-1.500".
 void AppendPromTimestamp(std::string* out, int64_t ms);

@@ -47,6 +47,14 @@ TEST(PromValue, SpecialValues) {
   EXPECT_EQ(FormatPromValue(std::nan("")), "NaN");
 }
 
+TEST(GoFloatF, NeverUsesAnExponent) {
+  EXPECT_EQ(FormatGoFloatF(1e-7), "0.0000001");
+  EXPECT_EQ(FormatGoFloatF(1e21), "1000000000000000000000");
+  EXPECT_EQ(FormatGoFloatF(2.5), "2.5");
+  EXPECT_EQ(FormatGoFloatF(std::numeric_limits<double>::infinity()), "+Inf");
+  EXPECT_EQ(FormatGoFloatF(std::nan("")), "NaN");
+}
+
 TEST(PromTimestamp, SecondsWithThreeDecimalsWhenFractional) {
   EXPECT_EQ(Ts(1000), "1");
   EXPECT_EQ(Ts(1500), "1.500");

@@ -45,16 +45,22 @@ void WriteResult(JsonWriter& w, const promql::Value& v) {
   w.BeginObject();
   w.Key("resultType");
   switch (v.type) {
+    // Prometheus marshals scalars and strings with their own MarshalJSON:
+    // the time as a JSON float (1700000000.5, not .500) and a scalar's
+    // value with FormatFloat 'f' (never an exponent).
     case promql::ValueType::kScalar:
       w.String("scalar");
       w.Key("result");
-      w.PromPoint(v.scalar().t, v.scalar().v);
+      w.BeginArray();
+      w.Double(static_cast<double>(v.scalar().t) / 1000);
+      w.String(FormatGoFloatF(v.scalar().v));
+      w.EndArray();
       break;
     case promql::ValueType::kString:
       w.String("string");
       w.Key("result");
       w.BeginArray();
-      w.PromTimestamp(v.string().t);
+      w.Double(static_cast<double>(v.string().t) / 1000);
       w.String(v.string().v);
       w.EndArray();
       break;
