@@ -234,6 +234,42 @@ def compare_meta(want_resp, got_resp):
     return None
 
 
+# Endpoints whose data depends on the server (build, flags, runtime); only
+# the shape is compared: the keys of data (and of nested objects).
+# /api/v1/metadata's keys are metric names; pantau's server may have no
+# metadata provider, so only its type is compared.
+SHAPE_CALLS = ["/api/v1/status/buildinfo", "/api/v1/status/runtimeinfo",
+               "/api/v1/status/tsdb", "/api/v1/status/config",
+               "/api/v1/targets"]
+TYPE_ONLY_CALLS = ["/api/v1/metadata"]
+
+
+def shape(v):
+    if isinstance(v, dict):
+        return {k: shape(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [shape(v[0])] if v and isinstance(v[0], dict) else []
+    return None
+
+
+def compare_shape(want_resp, got_resp, type_only=False):
+    wb, gb = want_resp[1], got_resp[1]
+    if wb.get("status") != gb.get("status"):
+        return f"status {gb.get('status')}, want {wb.get('status')}"
+    if type_only:
+        w, g = type(wb.get("data")), type(gb.get("data"))
+        return None if w == g else f"data is {g.__name__}, want {w.__name__}"
+    w, g = shape(wb.get("data")), shape(gb.get("data"))
+    if isinstance(w, dict) and isinstance(g, dict):
+        # Lists may be empty on one side (no targets); compare keys only.
+        missing = sorted(set(w) - set(g))
+        extra = sorted(set(g) - set(w))
+        if missing or extra:
+            return f"keys missing {missing}, extra {extra}"
+        return None
+    return None if type(w) == type(g) else f"data {g!r}, want {w!r}"
+
+
 def load_queries(path):
     out = []
     with open(path) as f:
@@ -419,11 +455,21 @@ def main():
                     failures += 1
                     log(f"FAIL line {line_no} {mode}: {q}\n    {diff}")
                 elif want[1].get("status") != "success":
-                    log(f"note line {line_no} {mode}: both failed "
-                        f"({want[1].get('errorType')}): {q}")
+                    if want[1].get("error") != got[1].get("error"):
+                        log(f"note line {line_no} {mode}: messages differ: "
+                            f"{q}\n    pantau:     {got[1].get('error')}"
+                            f"\n    prometheus: {want[1].get('error')}")
                 elif want[1]["data"]["result"] == []:
                     empty += 1
                     log(f"note line {line_no} {mode}: both empty: {q}")
+        for path in SHAPE_CALLS + TYPE_ONLY_CALLS:
+            runs += 1
+            diff = compare_shape(prom_api.call(path, {}),
+                                 pantau_api.call(path, {}),
+                                 type_only=path in TYPE_ONLY_CALLS)
+            if diff is not None:
+                failures += 1
+                log(f"FAIL shape of {path}: {diff}")
         for path, params in META_CALLS:
             runs += 1
             p = dict(params, start=f"{t_start:.3f}", end=f"{t_end:.3f}")
