@@ -2,6 +2,7 @@
 
 #include <nats/nats.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -314,12 +315,18 @@ absl::StatusOr<std::vector<std::unique_ptr<Delivery>>> NatsSource::Fetch(
       std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout)), &jerr);
   if (s == NATS_TIMEOUT && list.Count == 0) return out;
   if (s != NATS_OK && list.Count == 0) return NatsError(s, "fetch", jerr);
-  for (int i = 0; i < list.Count; ++i) {
+  // libnats 3.4.1 was seen (under AddressSanitizer) returning a Count
+  // larger than the `max`-sized array it allocated; never read or free past
+  // `max`. Anything beyond is left unacked and the server redelivers it.
+  int n = std::min(list.Count, max);
+  for (int i = 0; i < n; ++i) {
     natsMsg* msg = list.Msgs[i];
     list.Msgs[i] = nullptr;  // the delivery owns it now
+    if (msg == nullptr) continue;
     Message m = FromNats(msg);
     out.push_back(std::make_unique<NatsDelivery>(msg, std::move(m)));
   }
+  list.Count = n;
   natsMsgList_Destroy(&list);
   return out;
 }
