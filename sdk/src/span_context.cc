@@ -45,26 +45,32 @@ bool AllZero(const std::array<uint8_t, N>& bytes) {
   return true;
 }
 
-struct SplitMix64 {
-  SplitMix64() {
-    std::random_device rd;
-    state = (static_cast<uint64_t>(rd()) << 32) ^ rd();
-  }
-  uint64_t Next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  uint64_t state;
-};
+// Per-thread generator state; 0 means "not seeded yet". initial-exec TLS
+// and a trivial initialiser keep each access a plain %fs-relative load,
+// without the __tls_get_addr call and init guard that -fPIC code with a
+// dynamically initialised thread_local would pay on every span.
+__attribute__((tls_model("initial-exec"))) thread_local uint64_t rng_state = 0;
+
+uint64_t Seed() {
+  std::random_device rd;
+  uint64_t s = 0;
+  while (s == 0) s = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  return s;
+}
 
 }  // namespace
 
 namespace internal {
 uint64_t RandomU64() {
-  thread_local SplitMix64 rng;
-  return rng.Next();
+  // splitmix64.
+  uint64_t s = rng_state;
+  if (s == 0) s = Seed();
+  s += 0x9e3779b97f4a7c15ULL;
+  rng_state = s;
+  uint64_t z = s;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
 }
 }  // namespace internal
 

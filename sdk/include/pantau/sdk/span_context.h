@@ -63,7 +63,12 @@ namespace internal {
 // The innermost active span context on this thread, or nullptr. Inline
 // thread_local so that an unsampled histogram observation or log record
 // costs a single TLS load to find out there is nothing to stamp.
-inline thread_local const SpanContext* tls_active_span_context = nullptr;
+// initial-exec: a plain %fs-relative access even in -fPIC code (pantau's
+// libraries are static; a shared library with this SDK still loads, using
+// glibc's reserved static TLS).
+__attribute__((
+    tls_model("initial-exec"))) inline thread_local const SpanContext*
+    tls_active_span_context = nullptr;
 
 // Fills `out` with 64 random bits from a per-thread splitmix64 generator
 // seeded from std::random_device. Hand-written because ids are made on the
