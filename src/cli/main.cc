@@ -7,6 +7,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/synchronization/mutex.h"
+#include "cli/import_openmetrics.h"
 #include "server/options.h"
 #include "server/serve.h"
 #include "server/version.h"
@@ -72,7 +73,34 @@ int main(int argc, char** argv) {
     opts.emplace_back(&spec, o);
   }
 
+  CLI::App* import = app.add_subcommand(
+      "import", "Import data from other systems into pantau's storage.");
+  import->require_subcommand(1);
+  CLI::App* import_om = import->add_subcommand(
+      "openmetrics",
+      "Build TSDB blocks from an OpenMetrics file (every sample with a "
+      "timestamp), as promtool tsdb create-blocks-from openmetrics does. "
+      "OUTDIR is a metrics folder: <storage.path>/metrics.");
+  pantau::cli::ImportOptions import_options;
+  import_om->add_option("FILE", import_options.file, "OpenMetrics file.")
+      ->required();
+  import_om
+      ->add_option("OUTDIR", import_options.out_dir,
+                   "Directory the blocks are written to.")
+      ->required();
+
   CLI11_PARSE(app, argc, argv);
+
+  if (import_om->parsed()) {
+    import_options.progress = stderr;
+    auto result = pantau::cli::ImportOpenMetrics(import_options);
+    if (!result.ok()) {
+      std::fprintf(stderr, "pantau import openmetrics: %s\n",
+                   std::string(result.status().message()).c_str());
+      return 1;
+    }
+    return 0;
+  }
 
   if (serve->parsed()) {
     std::vector<pantau::server::FlagOverride> flags;
