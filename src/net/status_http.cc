@@ -24,10 +24,11 @@ int HttpStatusFromStatusCode(absl::StatusCode code) {
     case absl::StatusCode::kFailedPrecondition:
     case absl::StatusCode::kResourceExhausted:
       return 422;
-    case absl::StatusCode::kCancelled:
-      return 499;
     case absl::StatusCode::kUnimplemented:
       return 501;
+    // Prometheus answers 503 for both errorCanceled and errorTimeout
+    // (web/api/v1 respondError), and clients retry on it.
+    case absl::StatusCode::kCancelled:
     case absl::StatusCode::kDeadlineExceeded:
     case absl::StatusCode::kUnavailable:
       return 503;

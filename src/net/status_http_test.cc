@@ -16,7 +16,7 @@ TEST(StatusHttp, MapsCodesAsPrometheusDoes) {
       {absl::StatusCode::kNotFound, 404, "not_found"},
       {absl::StatusCode::kResourceExhausted, 422, "execution"},
       {absl::StatusCode::kFailedPrecondition, 422, "execution"},
-      {absl::StatusCode::kCancelled, 499, "canceled"},
+      {absl::StatusCode::kCancelled, 503, "canceled"},
       {absl::StatusCode::kDeadlineExceeded, 503, "timeout"},
       {absl::StatusCode::kUnavailable, 503, "unavailable"},
       {absl::StatusCode::kInternal, 500, "internal"},

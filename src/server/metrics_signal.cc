@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "base/status_macros.h"
+#include "metrics/api/scrape_targets.h"
 #include "metrics/ingest/otlp_metrics.h"
 #include "metrics/ingest/remote_write.h"
 #include "metrics/scrape/config.h"
@@ -158,13 +159,30 @@ absl::Status MetricsSignal::Open(const Options& options,
   scrape_ = std::make_unique<metrics::scrape::ScrapeManager>(sm);
   PANTAU_RETURN_IF_ERROR(scrape_->ApplyConfig(settings));
   scrape_->Start();
+  targets_ =
+      std::make_unique<metrics::api::ScrapeTargetsProvider>(scrape_.get());
+  gated_targets_.Set(targets_.get());
+  gated_queryable_.Set(db_.get());
   open_.store(true, std::memory_order_release);
   PANTAU_LOG(kInfo, "scrape manager started",
              {{"jobs", static_cast<int64_t>(settings.scrape_configs.size())}});
   return absl::OkStatus();
 }
 
-absl::Status MetricsSignal::RegisterRoutes(net::Router& router) {
+absl::Status MetricsSignal::RegisterRoutes(net::Router& router,
+                                           const Options& options,
+                                           metrics::api::ApiDeps api) {
+  metrics::promql::EngineOptions eo;
+  eo.timeout = options.query_timeout;
+  eo.max_samples = options.query_max_samples;
+  eo.lookback_delta_ms =
+      absl::ToInt64Milliseconds(options.query_lookback_delta);
+  engine_ = std::make_unique<metrics::promql::Engine>(eo);
+  api.queryable = &gated_queryable_;
+  api.engine = engine_.get();
+  api.targets = &gated_targets_;
+  PANTAU_RETURN_IF_ERROR(metrics::api::RegisterPrometheusApi(router, api));
+
   // Prometheus remote_write v1: snappy-compressed protobuf. 204 on
   // success; 400 for data the sender must not retry; 5xx only for storage
   // failures worth retrying.
@@ -217,6 +235,8 @@ absl::Status MetricsSignal::Reload(const Options& options) {
 
 absl::Status MetricsSignal::Close() {
   open_.store(false);
+  gated_queryable_.Set(nullptr);
+  gated_targets_.Set(nullptr);
   if (scrape_) {
     scrape_->Stop();
     scrape_.reset();

@@ -14,6 +14,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "metrics/api/api.h"
+#include "server/gated.h"
 #include "server/options.h"
 
 namespace pantau::net {
@@ -52,8 +54,11 @@ class MetricsSignal {
 
   // Opens (and recovers) the TSDB and starts scraping per the config file.
   absl::Status Open(const Options& options, sdk::Registry* registry);
-  // Adds the write and read routes.
-  absl::Status RegisterRoutes(net::Router& router);
+  // Adds the write routes and the Prometheus query API. `api` carries the
+  // server's callbacks (build info, flags, ...); the stores are filled in
+  // here.
+  absl::Status RegisterRoutes(net::Router& router, const Options& options,
+                              metrics::api::ApiDeps api);
   // Re-reads scrape settings from the config file and applies them.
   absl::Status Reload(const Options& options);
   // Stops scraping, then closes the TSDB (writing its head snapshot).
@@ -72,6 +77,10 @@ class MetricsSignal {
   std::unique_ptr<net::HttpClient> scrape_client_;
   std::unique_ptr<metrics::scrape::Fetcher> fetcher_;
   std::unique_ptr<metrics::scrape::ScrapeManager> scrape_;
+  std::unique_ptr<metrics::promql::Engine> engine_;
+  std::unique_ptr<metrics::api::TargetsProvider> targets_;
+  GatedQueryable gated_queryable_;
+  GatedTargets gated_targets_;
   // Set once Open has finished; handlers answer 503 until then.
   std::atomic<bool> open_{false};
 };

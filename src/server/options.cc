@@ -31,6 +31,7 @@ OptionSpec StringOpt(std::string flag, std::string help, std::string def,
   s.kind = OptionKind::kString;
   s.default_text = std::move(def);
   s.needs_restart = restart;
+  s.get = [field](const Options& o) { return o.*field; };
   s.set = [field, check](Options* o, std::string_view v) -> absl::Status {
     if (check) {
       absl::Status st = check(v);
@@ -50,6 +51,7 @@ OptionSpec DurationOpt(std::string flag, std::string help, std::string def,
   s.help = std::move(help);
   s.kind = OptionKind::kDuration;
   s.default_text = std::move(def);
+  s.get = [field](const Options& o) { return base::FormatDuration(o.*field); };
   s.set = [field](Options* o, std::string_view v) -> absl::Status {
     auto d = base::ParseDuration(v);
     if (!d.ok()) return BadValue("duration", v, "want e.g. 30s, 5m, 15d");
@@ -67,6 +69,7 @@ OptionSpec BytesOpt(std::string flag, std::string help, std::string def,
   s.help = std::move(help);
   s.kind = OptionKind::kBytes;
   s.default_text = std::move(def);
+  s.get = [field](const Options& o) { return absl::StrCat(o.*field, "B"); };
   s.set = [field](Options* o, std::string_view v) -> absl::Status {
     auto b = ParseBytes(v);
     if (!b.ok()) return b.status();
@@ -83,6 +86,9 @@ OptionSpec BoolOpt(std::string flag, std::string help, bool Options::*field) {
   s.help = std::move(help);
   s.kind = OptionKind::kBool;
   s.default_text = "false";
+  s.get = [field](const Options& o) {
+    return std::string(o.*field ? "true" : "false");
+  };
   s.set = [field](Options* o, std::string_view v) -> absl::Status {
     std::string l = absl::AsciiStrToLower(Sv(v));
     if (l == "true" || l == "1") {
@@ -92,6 +98,26 @@ OptionSpec BoolOpt(std::string flag, std::string help, bool Options::*field) {
     } else {
       return BadValue("boolean", v, "want true or false");
     }
+    return absl::OkStatus();
+  };
+  return s;
+}
+
+OptionSpec IntOpt(std::string flag, std::string help, std::string def,
+                  int64_t Options::*field) {
+  OptionSpec s;
+  s.flag = flag;
+  s.key_path = FlagToKeyPath(flag);
+  s.help = std::move(help);
+  s.kind = OptionKind::kInt;
+  s.default_text = std::move(def);
+  s.get = [field](const Options& o) { return absl::StrCat(o.*field); };
+  s.set = [field](Options* o, std::string_view v) -> absl::Status {
+    int64_t n;
+    if (!absl::SimpleAtoi(Sv(v), &n) || n < 0) {
+      return BadValue("number", v, "want a whole number >= 0");
+    }
+    o->*field = n;
     return absl::OkStatus();
   };
   return s;
@@ -173,6 +199,18 @@ const std::vector<OptionSpec>& AllOptions() {
         "storage.retention.size",
         "Maximum bytes of data kept; 0 disables. Units: B, KB, MB, GB, ...",
         "0", &Options::storage_retention_size));
+    v->push_back(DurationOpt("query.timeout",
+                             "Maximum time a query may take before it is "
+                             "aborted.",
+                             "2m", &Options::query_timeout));
+    v->push_back(IntOpt("query.max-samples",
+                        "Maximum number of samples a single query can load "
+                        "into memory.",
+                        "50000000", &Options::query_max_samples));
+    v->push_back(DurationOpt(
+        "query.lookback-delta",
+        "How far back an instant selector looks for the latest sample.", "5m",
+        &Options::query_lookback_delta));
     v->push_back(StringOpt(
         "log.level",
         "Only log messages with this severity or above: debug, "

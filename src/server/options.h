@@ -54,6 +54,13 @@ struct Options {
   // --storage.retention.size: bytes kept at most; 0 means no limit.
   int64_t storage_retention_size = 0;
 
+  // --query.timeout: longest time one query may run.
+  absl::Duration query_timeout = absl::Minutes(2);
+  // --query.max-samples: most samples one query may hold in memory at once.
+  int64_t query_max_samples = 50'000'000;
+  // --query.lookback-delta: how far back an instant selector looks.
+  absl::Duration query_lookback_delta = absl::Minutes(5);
+
   // --log.level: debug, info, warn or error.
   std::string log_level = "info";
   // --log.format: logfmt or json.
@@ -74,6 +81,8 @@ struct OptionSpec {
   // Parses `value` into the Options field; INVALID_ARGUMENT with a reason
   // on a bad value.
   std::function<absl::Status(Options*, std::string_view value)> set;
+  // The current value as text, as --help and /api/v1/status/flags show it.
+  std::function<std::string(const Options&)> get;
   // Flags that restarting would be needed to change (listen address,
   // storage path); a reload that changes them only warns.
   bool needs_restart = false;

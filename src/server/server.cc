@@ -7,16 +7,22 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "base/status_macros.h"
+#include "base/time.h"
+#include "metrics/api/api.h"
 #include "net/grpc_server.h"
 #include "net/http_server.h"
 #include "net/router.h"
 #include "pantau/sdk/metrics.h"
 #include "server/metrics_signal.h"
 #include "server/self_metrics.h"
+#include "server/version.h"
 
 namespace pantau::server {
 namespace {
@@ -136,12 +142,65 @@ void Server::RegisterRoutes() {
   }));
 }
 
+metrics::api::ApiDeps Server::ApiCallbacks() {
+  metrics::api::ApiDeps deps;
+  deps.build_info = [] {
+    metrics::api::BuildInfo b;
+    // Grafana reads `version` to decide which Prometheus features it may
+    // use, so it names the Prometheus API level pantau implements; pantau's
+    // own version is in `branch` and `revision`.
+    b.version = "2.42.0";
+    b.revision = kRevision;
+    b.branch = std::string("pantau-") + kVersion;
+    b.build_date = kBuildDate;
+    b.go_version = std::string("g++ ") + __VERSION__;
+    return b;
+  };
+  deps.config_yaml = [this] {
+    std::string path = options().config_file;
+    if (path.empty()) return std::string();
+    std::ifstream in(path);
+    std::stringstream buf;
+    buf << in.rdbuf();
+    return buf.str();
+  };
+  deps.flags = [this] {
+    Options o = options();
+    std::vector<std::pair<std::string, std::string>> out;
+    out.emplace_back("config.file", o.config_file);
+    for (const OptionSpec& spec : AllOptions()) {
+      out.emplace_back(spec.flag, spec.get(o));
+    }
+    return out;
+  };
+  deps.runtime_info = [this] {
+    metrics::api::RuntimeInfo r;
+    r.start_time = start_time_;
+    std::error_code ec;
+    r.cwd = std::filesystem::current_path(ec).string();
+    r.reload_config_success = last_reload_ok_.load();
+    r.last_config_time = absl::FromUnixSeconds(last_reload_unix_.load());
+    r.gomaxprocs = std::thread::hardware_concurrency();
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("Threads:", 0) == 0)
+        r.goroutine_count = std::atoll(line.c_str() + 8);
+    }
+    r.storage_retention =
+        base::FormatDuration(options().storage_retention_time);
+    return r;
+  };
+  return deps;
+}
+
 absl::Status Server::Start() {
   Options opts = options();
   PANTAU_RETURN_IF_ERROR(ApplyLogging(opts));
   PANTAU_RETURN_IF_ERROR(LockDataDir());
   RegisterRoutes();
-  PANTAU_RETURN_IF_ERROR(metrics_->RegisterRoutes(*router_));
+  PANTAU_RETURN_IF_ERROR(
+      metrics_->RegisterRoutes(*router_, opts, ApiCallbacks()));
 
   net::HttpServer::Options http;
   http.listen_address = opts.web_listen_address;
@@ -194,6 +253,7 @@ absl::Status Server::Reload() {
   auto resolved = ResolveOptions(options_.config_file, flags_);
   if (!resolved.ok()) {
     self_metrics_->RecordReload(false);
+    last_reload_ok_.store(false);
     PANTAU_LOG(kError, "error reloading config, keeping the running one",
                {{"err", resolved.status()}});
     return resolved.status();
@@ -202,6 +262,7 @@ absl::Status Server::Reload() {
   absl::Status scrape = metrics_->Reload(next);
   if (!scrape.ok()) {
     self_metrics_->RecordReload(false);
+    last_reload_ok_.store(false);
     PANTAU_LOG(kError, "error reloading config, keeping the running one",
                {{"err", scrape}});
     return scrape;
@@ -221,6 +282,8 @@ absl::Status Server::Reload() {
   PANTAU_RETURN_IF_ERROR(ApplyLogging(next));
   options_ = std::move(next);
   self_metrics_->RecordReload(true);
+  last_reload_ok_.store(true);
+  last_reload_unix_.store(absl::ToUnixSeconds(absl::Now()));
   PANTAU_LOG(kInfo, "completed loading of configuration file",
              {{"filename", options_.config_file}});
   return absl::OkStatus();

@@ -17,9 +17,13 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "server/options.h"
 #include "server/resolve.h"
 
+namespace pantau::metrics::api {
+struct ApiDeps;
+}
 namespace pantau::sdk {
 class Registry;
 }
@@ -68,6 +72,7 @@ class Server {
 
  private:
   absl::Status LockDataDir();
+  metrics::api::ApiDeps ApiCallbacks();
   void RegisterRoutes();
   static absl::Status ApplyLogging(const Options& options);
 
@@ -84,6 +89,9 @@ class Server {
   std::function<void()> on_quit_;
   std::atomic<bool> ready_{false};
   int lock_fd_ = -1;
+  const absl::Time start_time_ = absl::Now();
+  std::atomic<bool> last_reload_ok_{true};
+  std::atomic<int64_t> last_reload_unix_{absl::ToUnixSeconds(absl::Now())};
   bool stopped_ = false;
 };
 
