@@ -32,7 +32,8 @@ rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
 now() { date +%s.%N; }
 wait_ready() {  # url; prints seconds waited
   local t0; t0=$(now)
-  for _ in $(seq 1 6000); do
+  for _ in $(seq 1 2400); do
+    kill -0 "$PID" 2>/dev/null || { echo "server exited; log: $WORK" >&2; tail "$WORK"/*.log >&2; return 1; }
     if curl -fs -o /dev/null "$1/-/ready"; then echo "$(now) - $t0" | bc -l; return 0; fi
     sleep 0.05
   done
@@ -49,7 +50,8 @@ start_server() {  # name port datadir
       ;;
     pantau)
       "$PANTAU" serve --web.listen-address="127.0.0.1:$2" --storage.path="$3" \
-        --otlp.grpc-listen-address="" --otlp.http-listen-address="" \
+        --otlp.grpc-listen-address="127.0.0.1:$(free_port)" \
+        --otlp.http-listen-address="127.0.0.1:$(free_port)" \
         >>"$WORK/$1.log" 2>&1 &
       ;;
   esac
@@ -88,7 +90,7 @@ run_one() {  # name
 blocks_bytes() { # dir: bytes of block dirs (26-char ULIDs) only
   local total=0 d
   for d in "$1"/*/; do
-    d=${d%/}; [[ ${#d##*/} -eq 26 ]] || continue
+    d=${d%/}; local base=${d##*/}; [[ ${#base} -eq 26 ]] || continue
     total=$((total + $(du -sb "$d" | cut -f1)))
   done
   echo "$total"
