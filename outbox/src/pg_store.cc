@@ -433,6 +433,7 @@ absl::Status PgOutbox::Enqueue(Message& m) {
         "outbox Enqueue needs an open transaction on the connection");
   }
   PANTAU_RETURN_IF_ERROR(PrepareForEnqueue(m, clock_->Now()));
+  PANTAU_RETURN_IF_ERROR(LockKeys({m.key}));
   std::string headers = EncodeHeaders(m.headers);
   std::string created = Ms(m.created_at), next = Ms(m.next_attempt_at);
   return PgExec(conn_,
@@ -476,6 +477,32 @@ std::string HexBytea(std::string_view bytes) {
 
 }  // namespace
 
+// Per-key order needs commit order to follow sequence order. A sequence
+// value is taken at INSERT but becomes visible at COMMIT, so two
+// transactions for one key can commit out of sequence order (a producer
+// killed mid-COMMIT whose backend still commits after the restarted
+// producer's next message was published: found by the chaos test). A
+// transaction-scoped advisory lock per key makes same-key enqueues take
+// their sequence values one commit after another. Keys are locked in hash
+// order so two batches cannot deadlock; the empty key promises no order.
+absl::Status PgOutbox::LockKeys(const std::vector<std::string>& keys) {
+  std::string array = "{";
+  bool any = false;
+  for (const std::string& k : keys) {
+    if (k.empty()) continue;
+    AppendArrayElement(&array, k);
+    any = true;
+  }
+  if (!any) return absl::OkStatus();
+  array.push_back('}');
+  return PgExec(conn_,
+                "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT "
+                "hashtextextended(k, 0) AS h FROM unnest($1::text[]) k "
+                "ORDER BY h) s",
+                {{array}})
+      .status();
+}
+
 absl::Status PgOutbox::EnqueueBatch(std::vector<Message>& messages) {
   if (messages.empty()) return absl::OkStatus();
   if (PQtransactionStatus(conn_) != PQTRANS_INTRANS) {
@@ -497,6 +524,9 @@ absl::Status PgOutbox::EnqueueBatch(std::vector<Message>& messages) {
     AppendArrayElement(&cols[7], Ms(m.next_attempt_at));
   }
   for (std::string& c : cols) c.push_back('}');
+  std::vector<std::string> keys;
+  for (const Message& m : messages) keys.push_back(m.key);
+  PANTAU_RETURN_IF_ERROR(LockKeys(keys));
   return PgExec(conn_,
                 "INSERT INTO pantau_outbox (id, topic, key, type, payload, "
                 "headers, created_at, next_attempt_at) SELECT * FROM "

@@ -71,6 +71,9 @@ class PgOutbox {
   explicit PgOutbox(PGconn* conn, base::Clock* clock = base::Clock::Real());
   // Inserts `m` (see PrepareForEnqueue). Fails with FailedPrecondition when
   // the connection is not inside a transaction block.
+  // Holds a per-key advisory lock until the transaction ends, so
+  // concurrent transactions for one key serialize (that is what keeps
+  // per-key order under concurrency); different keys do not wait.
   absl::Status Enqueue(Message& m);
   // Enqueue for several messages with one statement (one round trip).
   // Same preconditions; on error nothing of the batch is inserted (the
@@ -78,6 +81,9 @@ class PgOutbox {
   absl::Status EnqueueBatch(std::vector<Message>& messages);
 
  private:
+  // Takes a transaction-scoped advisory lock per non-empty key, so
+  // same-key transactions commit in the order of their sequence values.
+  absl::Status LockKeys(const std::vector<std::string>& keys);
   PGconn* conn_;
   base::Clock* clock_;
 };
