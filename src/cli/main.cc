@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "CLI/CLI.hpp"
@@ -89,7 +90,28 @@ int main(int argc, char** argv) {
                    "Directory the blocks are written to.")
       ->required();
 
-  CLI11_PARSE(app, argc, argv);
+  // CLI11 reads `--flag=` (an explicitly empty value, e.g. to switch a
+  // listener off with --otlp.grpc-listen-address="") as a flag whose value
+  // is the next argument. Take those out before it parses and apply them
+  // as empty overrides.
+  std::vector<pantau::server::FlagOverride> empty_flags;
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (i > 0 && arg.size() > 3 && arg.rfind("--", 0) == 0 &&
+        arg.back() == '=') {
+      std::string name(arg.substr(2, arg.size() - 3));
+      bool known = false;
+      for (const auto& spec : specs) known = known || spec.flag == name;
+      if (known) {
+        empty_flags.emplace_back(name, "");
+        continue;
+      }
+    }
+    args.push_back(argv[i]);
+  }
+  int args_count = static_cast<int>(args.size());
+  CLI11_PARSE(app, args_count, args.data());
 
   if (import_om->parsed()) {
     import_options.progress = stderr;
@@ -113,6 +135,7 @@ int main(int argc, char** argv) {
       }
       flags.emplace_back(spec->flag, value);
     }
+    flags.insert(flags.end(), empty_flags.begin(), empty_flags.end());
     return pantau::server::RunServe(config_file, flags);
   }
   return 0;

@@ -49,6 +49,16 @@ out=$("$bin" serve --storage.retention.time=soon --storage.path="$work/d0" 2>&1)
 check "bad flag value exits 1" test $rc -eq 1
 check "bad flag value is explained" contains "$out" "storage.retention.time"
 
+# An explicitly empty value switches a listener off (regression: CLI11
+# took the next argument as its value).
+"$bin" serve --otlp.grpc-listen-address= --otlp.http-listen-address= \
+  --web.listen-address=127.0.0.1:0 --storage.path="$work/d1" > "$work/log1" 2>&1 &
+p1=$!
+for _ in $(seq 1 100); do grep -q "ready to receive" "$work/log1" && break; sleep 0.1; done
+check "--flag= disables a listener" grep -q "ready to receive" "$work/log1"
+check "no OTLP/gRPC listener when disabled" bash -c "! grep -q 'listening for OTLP' '$work/log1'"
+kill -TERM $p1; wait $p1
+
 # A real server: start, probe, reload, stop.
 printf 'log:\n  level: info\n' > "$work/good.yml"
 "$bin" serve --config.file="$work/good.yml" --web.listen-address=127.0.0.1:0 \
