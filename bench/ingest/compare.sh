@@ -23,7 +23,13 @@ OUT=${OUT:-$ROOT/bench/results/ingest.md}
 TICK=$(getconf CLK_TCK)
 WORK=$(mktemp -d /tmp/ingest-bench.XXXXXX)
 PID=""
-cleanup() { [[ -n "$PID" ]] && kill -TERM "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+LOGS=${LOGS:-/tmp/ingest-bench-logs}  # server logs of the last run are kept here
+cleanup() {
+  [[ -n "$PID" ]] && kill -TERM "$PID" 2>/dev/null
+  wait 2>/dev/null
+  mkdir -p "$LOGS" && cp "$WORK"/*.log "$LOGS"/ 2>/dev/null
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
