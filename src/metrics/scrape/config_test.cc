@@ -112,8 +112,10 @@ TEST(ScrapeConfig, DefaultTimeoutShrinksToShortGlobalInterval) {
   EXPECT_EQ(s->global.scrape_timeout, absl::Seconds(2));
   EXPECT_EQ(s->scrape_configs[0].scrape_timeout, absl::Seconds(2));
   // A file without scrape_configs is valid too.
-  auto only_global = ParseScrapeConfigsText("global:\n  scrape_interval: 5s\n"
-                                            "log: {}\n", "p.yml");
+  auto only_global = ParseScrapeConfigsText(
+      "global:\n  scrape_interval: 5s\n"
+      "log: {}\n",
+      "p.yml");
   ASSERT_TRUE(only_global.ok()) << only_global.status();
   EXPECT_TRUE(only_global->scrape_configs.empty());
 }
