@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "base/json_escape.h"
 #include "batcher.h"
 
 namespace pantau::sdk {
@@ -25,35 +26,8 @@ void AppendRfc3339Millis(int64_t unix_nano, std::string* out) {
 }
 
 void AppendJsonString(std::string_view s, std::string* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          out->append("\\u00");
-          out->push_back(kHex[c >> 4]);
-          out->push_back(kHex[c & 0xf]);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
+  base::AppendJsonEscaped(out, s);
   out->push_back('"');
 }
 

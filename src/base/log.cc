@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/synchronization/mutex.h"
+#include "base/json_escape.h"
 #include "base/strings.h"
 #include "base/time.h"
 
@@ -47,43 +48,13 @@ bool NeedsLogfmtQuotes(std::string_view v) {
   return false;
 }
 
-void AppendEscaped(std::string* out, std::string_view v, bool json) {
-  for (unsigned char c : v) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20 || (json && c == 0x7f)) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out->append(buf);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-}
-
 void AppendLogfmt(std::string* out, std::string_view key, std::string_view v) {
   if (!out->empty()) out->push_back(' ');
   out->append(key);
   out->push_back('=');
   if (NeedsLogfmtQuotes(v)) {
     out->push_back('"');
-    AppendEscaped(out, v, false);
+    AppendJsonEscaped(out, v);
     out->push_back('"');
   } else {
     out->append(v);
@@ -94,11 +65,11 @@ void AppendJson(std::string* out, std::string_view key, std::string_view v,
                 bool is_string) {
   if (out->size() > 1) out->push_back(',');
   out->push_back('"');
-  AppendEscaped(out, key, true);
+  AppendJsonEscaped(out, key);
   out->append("\":");
   if (is_string) {
     out->push_back('"');
-    AppendEscaped(out, v, true);
+    AppendJsonEscaped(out, v);
     out->push_back('"');
   } else {
     out->append(v);

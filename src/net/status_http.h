@@ -32,6 +32,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "base/json_escape.h"
 #include "net/http_response.h"
 
 namespace pantau::net {
@@ -64,7 +65,7 @@ HttpResponse PrometheusErrorResponse(const absl::Status& status);
 HttpResponse TextErrorResponse(const absl::Status& status);
 
 // Appends `s` to `out` as a JSON string body (without the quotes).
-void AppendJsonEscaped(std::string* out, std::string_view s);
+using base::AppendJsonEscaped;
 
 }  // namespace pantau::net
 
