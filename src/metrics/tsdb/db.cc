@@ -1,6 +1,7 @@
 #include "metrics/tsdb/db.h"
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 
 #include "absl/container/flat_hash_map.h"
@@ -119,35 +120,28 @@ absl::Status DB::Replay(uint64_t* next_segment) {
       have_checkpoint = true;
     }
   }
+  // Series refs whose labels were already in the head under another ref;
+  // every other ref is looked up in the head.
   absl::flat_hash_map<SeriesRef, MemSeries*> refs;
+  auto resolve = [&](SeriesRef ref) -> MemSeries* {
+    if (!refs.empty()) {
+      auto it = refs.find(ref);
+      if (it != refs.end()) return it->second;
+    }
+    return head_->Lookup(ref);
+  };
+  // Series arrive in any order (and from several threads); the postings
+  // lists are sorted once at the end instead of on every insert.
+  head_->postings().BeginBulkLoad();
+  struct EndBulk {
+    Head* head;
+    ~EndBulk() { head->postings().EndBulkLoad(); }
+  } end_bulk{head_.get()};
   uint64_t samples = 0, unknown = 0, series = 0;
   if (have_checkpoint) {
     const std::string path =
         dir + "/" + std::string(kCheckpointPrefix) + SegmentName(checkpoint);
-    PANTAU_ASSIGN_OR_RETURN(std::string data, env_->ReadFileToString(path));
-    ScanResult r =
-        ScanRecords(data, [&](WalRecordType type, std::string_view payload) {
-          if (type != WalRecordType::kSeriesChunks) {
-            return absl::DataLossError("unexpected record in checkpoint");
-          }
-          SeriesRef ref;
-          ChunkedSeries cs;
-          PANTAU_RETURN_IF_ERROR(DecodeSeriesChunks(payload, &ref, &cs));
-          MemSeries* s = head_->CreateForReplay(ref, cs.labels);
-          refs[ref] = s;
-          head_->LoadChunks(s, std::move(cs.chunks), std::move(cs.extra));
-          ++series;
-          return absl::OkStatus();
-        });
-    if (r.corrupt) {
-      PANTAU_LOG(
-          kError, "WAL checkpoint is corrupt; data after the damage is lost",
-          {{"file", path}, {"offset", r.valid_bytes}, {"reason", r.reason}});
-      absl::MutexLock l(&stats_mu_);
-      ++stats_.wal_corruptions;
-    }
-    PANTAU_LOG(kInfo, "WAL checkpoint loaded",
-               {{"checkpoint", checkpoint}, {"series", series}});
+    PANTAU_RETURN_IF_ERROR(LoadCheckpoint(path, &refs, &series));
   }
   PANTAU_ASSIGN_OR_RETURN(std::vector<uint64_t> segments,
                           ListSegments(env_, dir));
@@ -167,19 +161,19 @@ absl::Status DB::Replay(uint64_t* next_segment) {
             for (auto& [ref, labels] : series_buf) {
               MemSeries* s = head_->CreateForReplay(ref, labels);
               s->logged.store(true);
-              refs[ref] = s;
+              if (s->ref != ref) refs[ref] = s;
               ++series;
             }
           } else if (type == WalRecordType::kSamples) {
             sample_buf.clear();
             PANTAU_RETURN_IF_ERROR(DecodeSamples(payload, &sample_buf));
             for (const RefSample& rs : sample_buf) {
-              auto it = refs.find(rs.ref);
-              if (it == refs.end()) {
+              MemSeries* s = resolve(rs.ref);
+              if (s == nullptr) {
                 ++unknown;
                 continue;
               }
-              (void)head_->Apply(it->second, rs.t, rs.v);
+              (void)head_->Apply(s, rs.t, rs.v);
               ++samples;
             }
           } else {
@@ -218,6 +212,113 @@ absl::Status DB::Replay(uint64_t* next_segment) {
               {"took", absl::Now() - start}});
   absl::MutexLock l(&stats_mu_);
   stats_.wal_replay_seconds = secs;
+  return absl::OkStatus();
+}
+
+int DB::ReplayThreads() const {
+  if (options_.replay_threads > 0) return options_.replay_threads;
+  return static_cast<int>(
+      std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
+}
+
+absl::Status DB::LoadCheckpoint(
+    const std::string& path,
+    absl::flat_hash_map<SeriesRef, MemSeries*>* aliases, uint64_t* series) {
+  const absl::Time start = absl::Now();
+  PANTAU_ASSIGN_OR_RETURN(std::string data, env_->ReadFileToString(path));
+  const absl::Duration read_took = absl::Now() - start;
+  // Pass 1, one thread: framing and checksums (CRC32C runs in hardware, so
+  // this is a small part), which also tells where any damage starts.
+  std::vector<std::string_view> payloads;
+  ScanResult r =
+      ScanRecords(data, [&](WalRecordType type, std::string_view payload) {
+        if (type != WalRecordType::kSeriesChunks) {
+          return absl::DataLossError("unexpected record in checkpoint");
+        }
+        payloads.push_back(payload);
+        return absl::OkStatus();
+      });
+  PANTAU_LOG(kInfo, "loading WAL checkpoint",
+             {{"file", path},
+              {"bytes", data.size()},
+              {"records", payloads.size()},
+              {"read_took", read_took}});
+  // Pass 2, every thread: each record is one whole series, independent of
+  // the others, so batches of records are decoded and put into the head in
+  // parallel.
+  constexpr size_t kBatch = 256;
+  const size_t n = payloads.size();
+  const int threads = static_cast<int>(std::min<size_t>(
+      static_cast<size_t>(ReplayThreads()), std::max<size_t>(1, n / kBatch)));
+  std::atomic<size_t> next{0};
+  std::atomic<size_t> first_bad{n};
+  std::atomic<uint64_t> loaded{0};
+  absl::Mutex mu;
+  std::string bad_reason;
+  absl::Time last_progress = absl::Now();
+  auto work = [&](bool log_progress) {
+    std::vector<std::pair<SeriesRef, MemSeries*>> my_aliases;
+    ChunkedSeries cs;
+    while (true) {
+      const size_t b = next.fetch_add(kBatch);
+      if (b >= n || b >= first_bad.load()) break;
+      const size_t e = std::min(n, b + kBatch);
+      size_t done = 0;
+      for (size_t i = b; i < e; ++i) {
+        SeriesRef ref;
+        cs.chunks.clear();
+        cs.extra.clear();
+        absl::Status st =
+            DecodeSeriesChunks(payloads[i], &ref, &cs, ChunkCheck::kHeader);
+        if (!st.ok()) {
+          absl::MutexLock l(&mu);
+          if (i < first_bad.load()) {
+            first_bad.store(i);
+            bad_reason = std::string(st.message());
+          }
+          break;
+        }
+        MemSeries* s = head_->CreateForReplay(ref, cs.labels);
+        if (s->ref != ref) my_aliases.emplace_back(ref, s);
+        head_->LoadChunks(s, std::move(cs.chunks), std::move(cs.extra));
+        ++done;
+      }
+      const uint64_t so_far = loaded.fetch_add(done) + done;
+      if (log_progress && absl::Now() - last_progress > absl::Seconds(5)) {
+        last_progress = absl::Now();
+        PANTAU_LOG(kInfo, "WAL checkpoint loading",
+                   {{"series_so_far", so_far}, {"series", n}});
+      }
+    }
+    absl::MutexLock l(&mu);
+    for (const auto& [ref, s] : my_aliases) (*aliases)[ref] = s;
+  };
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back(work, false);
+  work(true);
+  for (std::thread& t : pool) t.join();
+  *series += loaded.load();
+  if (first_bad.load() < n) {
+    // A record with a good checksum that does not decode. Series of later
+    // records that other threads had already loaded are kept.
+    r.corrupt = true;
+    r.reason = bad_reason;
+    r.valid_bytes =
+        static_cast<uint64_t>(payloads[first_bad.load()].data() - data.data()) -
+        kWalRecordHeaderSize;
+  }
+  if (r.corrupt) {
+    PANTAU_LOG(
+        kError, "WAL checkpoint is corrupt; data after the damage is lost",
+        {{"file", path}, {"offset", r.valid_bytes}, {"reason", r.reason}});
+    absl::MutexLock l(&stats_mu_);
+    ++stats_.wal_corruptions;
+  }
+  PANTAU_LOG(kInfo, "WAL checkpoint loaded",
+             {{"file", path},
+              {"series", loaded.load()},
+              {"threads", threads},
+              {"took", absl::Now() - start}});
   return absl::OkStatus();
 }
 

@@ -76,6 +76,9 @@ struct Options {
   bool snapshot_on_close = true;
   absl::Duration maintenance_interval = absl::Minutes(1);
   int stripes = 256;
+  // Threads decoding the head snapshot and replaying the WAL on open; 0 =
+  // one per core.
+  int replay_threads = 0;
 };
 
 // Counters for pantau's own /metrics. Plain values, copied on read.
@@ -135,6 +138,12 @@ class DB : public Storage {
   explicit DB(const Options& options);
   absl::Status Init();
   absl::Status Replay(uint64_t* next_segment);
+  // Loads checkpoint `path` into the head; `aliases` gets the refs whose
+  // labels were already present under another ref.
+  absl::Status LoadCheckpoint(
+      const std::string& path,
+      absl::flat_hash_map<SeriesRef, MemSeries*>* aliases, uint64_t* series);
+  int ReplayThreads() const;
   absl::Status LoadBlocks();
   absl::Status CutRange(int64_t mint, int64_t maxt);
   absl::Status Compact();

@@ -360,23 +360,34 @@ absl::StatusOr<std::vector<std::shared_ptr<const ChunkedSeries>>> Head::Select(
 
 void Head::ForEachSeries(
     const std::function<void(SeriesRef, const ChunkedSeries&)>& fn) {
+  // In ref order: series are then created in ref order when the checkpoint
+  // is loaded, so the postings lists are built by appends.
+  std::vector<SeriesRef> refs;
+  refs.reserve(static_cast<size_t>(std::max<int64_t>(0, num_series_.load())));
   for (size_t i = 0; i < num_stripes_; ++i) {
-    std::vector<std::pair<SeriesRef, ChunkedSeries>> copies;
+    absl::MutexLock l(&stripes_[i].mu);
+    for (const auto& [ref, s] : stripes_[i].by_ref) refs.push_back(ref);
+  }
+  std::sort(refs.begin(), refs.end());
+  ChunkedSeries cs;
+  for (SeriesRef ref : refs) {
+    cs.chunks.clear();
+    cs.extra.clear();
     {
-      absl::MutexLock l(&stripes_[i].mu);
-      for (const auto& [ref, s] : stripes_[i].by_ref) {
-        ChunkedSeries cs;
-        cs.labels = postings_.Materialize(s->syms.get(), s->nsyms);
-        cs.chunks = s->chunks;
-        if (!s->open.empty()) {
-          cs.chunks.push_back({s->open.min_time(), s->open.max_time(),
-                               std::string(s->open.bytes())});
-        }
-        if (s->ooo != nullptr) cs.extra = *s->ooo;
-        copies.emplace_back(ref, std::move(cs));
+      Stripe& rs = RefStripe(ref);
+      absl::MutexLock l(&rs.mu);
+      auto it = rs.by_ref.find(ref);
+      if (it == rs.by_ref.end()) continue;  // removed meanwhile
+      const MemSeries* s = it->second.get();
+      cs.labels = postings_.Materialize(s->syms.get(), s->nsyms);
+      cs.chunks = s->chunks;
+      if (!s->open.empty()) {
+        cs.chunks.push_back({s->open.min_time(), s->open.max_time(),
+                             std::string(s->open.bytes())});
       }
+      if (s->ooo != nullptr) cs.extra = *s->ooo;
     }
-    for (const auto& [ref, cs] : copies) fn(ref, cs);
+    fn(ref, cs);
   }
 }
 

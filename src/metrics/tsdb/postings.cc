@@ -1,6 +1,7 @@
 #include "metrics/tsdb/postings.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "base/varint.h"
 
@@ -133,10 +134,38 @@ std::vector<uint32_t> MemPostings::Add(uint64_t ref,
     syms.push_back(v);
     Postings& list = lists_[Key(n, v)];
     if (list.empty()) values_[n].push_back(v);
-    InsertSorted(list, ref);
+    if (bulk_) {
+      list.push_back(ref);
+    } else {
+      InsertSorted(list, ref);
+    }
   }
-  InsertSorted(all_, ref);
+  if (bulk_) {
+    all_.push_back(ref);
+  } else {
+    InsertSorted(all_, ref);
+  }
   return syms;
+}
+
+void MemPostings::BeginBulkLoad() {
+  absl::MutexLock l(&mu_);
+  bulk_ = true;
+}
+
+void MemPostings::EndBulkLoad() {
+  absl::MutexLock l(&mu_);
+  bulk_ = false;
+  auto fix = [](Postings& p) {
+    if (std::adjacent_find(p.begin(), p.end(), std::greater_equal<>()) ==
+        p.end()) {
+      return;  // already strictly increasing
+    }
+    std::sort(p.begin(), p.end());
+    p.erase(std::unique(p.begin(), p.end()), p.end());
+  };
+  fix(all_);
+  for (auto& [key, list] : lists_) fix(list);
 }
 
 void MemPostings::Remove(uint64_t ref, const uint32_t* syms, size_t n) {

@@ -53,6 +53,13 @@ class MemPostings : public IndexLookup {
   // Interns the pairs of `labels`, adds `ref` to their lists and returns the
   // symbol ids, two per pair.
   std::vector<uint32_t> Add(uint64_t ref, const base::Labels& labels);
+  // Bulk loading (replay of a checkpoint, possibly from several threads):
+  // between the two calls Add appends refs to the lists unsorted, and
+  // EndBulkLoad sorts each list once. Sorted inserts of refs arriving in
+  // random order cost O(list length) each, which made loading a head of
+  // 1M series quadratic. Lookups in between may see unsorted lists.
+  void BeginBulkLoad();
+  void EndBulkLoad();
   // Removes `ref` from the lists of its pairs (the ids Add returned).
   void Remove(uint64_t ref, const uint32_t* syms, size_t n);
   // Builds the Labels of interned pairs.
@@ -88,6 +95,7 @@ class MemPostings : public IndexLookup {
   absl::flat_hash_map<uint32_t, std::vector<uint32_t>> values_
       ABSL_GUARDED_BY(mu_);
   Postings all_ ABSL_GUARDED_BY(mu_);
+  bool bulk_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace pantau::metrics::tsdb

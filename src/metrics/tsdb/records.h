@@ -39,9 +39,19 @@ absl::Status DecodeSeries(std::string_view payload,
                           std::vector<std::pair<SeriesRef, base::Labels>>* out);
 absl::Status DecodeSamples(std::string_view payload,
                            std::vector<RefSample>* out);
-// Checks every chunk decodes; fills ref and series.
+// How much of each chunk DecodeSeriesChunks checks. kFull decodes every
+// sample and takes the time range from the samples. kHeader (for loading a
+// checkpoint, whose records' checksums matched) checks the sample count and
+// that the first sample is at the record's mint, and takes maxt from the
+// record: decoding every sample cost as much as all the rest of loading a
+// head snapshot, and whoever reads the chunk later uses the bounds-checked
+// iterator anyway.
+enum class ChunkCheck { kFull, kHeader };
+
+// Fills ref and series (appending to its chunks and extra).
 absl::Status DecodeSeriesChunks(std::string_view payload, SeriesRef* ref,
-                                ChunkedSeries* series);
+                                ChunkedSeries* series,
+                                ChunkCheck check = ChunkCheck::kFull);
 
 struct ScanResult {
   uint64_t valid_bytes = 0;  // end of the last good record
