@@ -64,12 +64,6 @@ class MetadataProvider {
       std::string_view metric) const = 0;
 };
 
-// The exemplars of one series.
-struct ExemplarSeries {
-  base::Labels series_labels;
-  std::vector<Exemplar> exemplars;  // in time order
-};
-
 class ExemplarQueryable {
  public:
   virtual ~ExemplarQueryable() = default;

@@ -57,6 +57,12 @@ struct Exemplar {
   bool has_timestamp = true;
 };
 
+// The exemplars of one series, as exemplar queries return them.
+struct ExemplarSeries {
+  base::Labels series_labels;
+  std::vector<Exemplar> exemplars;  // in time order
+};
+
 // Writes a batch. Nothing is visible to queries or durable until Commit();
 // Commit returns once the batch is in the WAL (fsynced per the store's
 // policy). Errors for single samples (out of order, too old, limits) come
