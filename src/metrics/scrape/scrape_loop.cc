@@ -184,6 +184,18 @@ absl::Status ScrapeLoop::AppendBody(Appender* app, std::string_view body,
   while (true) {
     PANTAU_ASSIGN_OR_RETURN(ExpositionEntry e, p.Next());
     if (e == ExpositionEntry::kEof) break;
+    if (e == ExpositionEntry::kHelp || e == ExpositionEntry::kType ||
+        e == ExpositionEntry::kUnit) {
+      FamilyMetadata& m = scrape_metadata_[Sv(p.metric_name())];
+      if (e == ExpositionEntry::kHelp) {
+        m.help.assign(p.help());
+      } else if (e == ExpositionEntry::kType) {
+        m.type.assign(MetricTypeName(p.type()));
+      } else {
+        m.unit.assign(p.unit());
+      }
+      continue;
+    }
     if (e != ExpositionEntry::kSeries) continue;
     ++counts->scraped;
     auto it = cache_.find(Sv(p.series_text()));
@@ -363,10 +375,22 @@ void ScrapeLoop::ScrapeOnce(absl::Time scheduled) {
     }
   }
   absl::MutexLock l(&mu_);
+  if (err.ok()) {
+    // A failed scrape keeps the metadata of the last good one, as the
+    // target most likely still exposes the same families.
+    if (scrape_metadata_ != metadata_) metadata_.swap(scrape_metadata_);
+  }
+  scrape_metadata_.clear();
   status_.health = err.ok() ? TargetHealth::kUp : TargetHealth::kDown;
   status_.last_error = err.ok() ? "" : std::string(err.message());
   status_.last_scrape = start;
   status_.last_scrape_duration = took;
+}
+
+std::vector<std::pair<std::string, FamilyMetadata>> ScrapeLoop::Metadata()
+    const {
+  absl::MutexLock l(&mu_);
+  return {metadata_.begin(), metadata_.end()};
 }
 
 void ScrapeLoop::Stop() {

@@ -32,9 +32,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -67,6 +69,16 @@ struct TargetStatus {
 
 // Totals over all loops, for pantau's own /metrics (Prometheus exports
 // the same as prometheus_target_scrapes_*).
+// What a target said about one metric family in its HELP, TYPE and UNIT
+// lines (as /api/v1/metadata reports it).
+struct FamilyMetadata {
+  std::string type = "unknown";  // MetricTypeName of the TYPE line
+  std::string help;
+  std::string unit;
+  friend bool operator==(const FamilyMetadata&,
+                         const FamilyMetadata&) = default;
+};
+
 struct ScrapeCounters {
   std::atomic<uint64_t> scrapes{0};
   std::atomic<uint64_t> failed_scrapes{0};
@@ -112,6 +124,9 @@ class ScrapeLoop {
   absl::Time NextScrapeTime(absl::Time now) const;
 
   TargetStatus Status() const;
+  // Metadata of every family the last successful scrape described, by
+  // family name.
+  std::vector<std::pair<std::string, FamilyMetadata>> Metadata() const;
   const Target& target() const { return target_; }
 
  private:
@@ -159,8 +174,14 @@ class ScrapeLoop {
   bool reported_ = false;
   int64_t last_report_ts_ = 0;
 
+  // Metadata seen in the scrape in progress; swapped into metadata_ when it
+  // succeeds (reused, so a scrape does not allocate a new map).
+  absl::flat_hash_map<std::string, FamilyMetadata> scrape_metadata_;
+
   mutable absl::Mutex mu_;
   TargetStatus status_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, FamilyMetadata> metadata_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace pantau::metrics::scrape

@@ -1,5 +1,6 @@
 #include "metrics/scrape/scrape_loop.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "base/compression.h"
@@ -350,6 +351,46 @@ TEST_F(ScrapeLoopTest, AuthorizationHeaders) {
   Loop({.basic_auth = BasicAuth{"u", "", "/nonexistent/pw"}});
   Scrape();
   EXPECT_THAT(loop_->Status().last_error, HasSubstr("/nonexistent/pw"));
+}
+
+TEST_F(ScrapeLoopTest, KeepsMetadataOfTheLastGoodScrape) {
+  fetcher_.SetBody(kUrl,
+                   "# HELP http_requests_total Requests \\ served.\n"
+                   "# TYPE http_requests_total counter\n"
+                   "http_requests_total 1\n"
+                   "# TYPE temp untyped\n"
+                   "temp 3\n");
+  Loop();
+  EXPECT_TRUE(loop_->Metadata().empty());  // nothing scraped yet
+  Scrape();
+  auto md = loop_->Metadata();
+  std::sort(md.begin(), md.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  ASSERT_EQ(md.size(), 2u);
+  EXPECT_EQ(md[0].first, "http_requests_total");
+  EXPECT_EQ(md[0].second.type, "counter");
+  EXPECT_EQ(md[0].second.help, "Requests \\ served.");
+  EXPECT_EQ(md[1].first, "temp");
+  EXPECT_EQ(md[1].second.type, "unknown");  // "untyped", as Prometheus says
+
+  // A failed scrape keeps what the target said last time.
+  fetcher_.SetError(kUrl, absl::DeadlineExceededError("slow"));
+  Scrape();
+  EXPECT_EQ(loop_->Metadata().size(), 2u);
+
+  // OpenMetrics adds units; families gone from the body are forgotten.
+  fetcher_.SetBody(kUrl,
+                   "# TYPE disk_read_bytes counter\n"
+                   "# UNIT disk_read_bytes bytes\n"
+                   "# HELP disk_read_bytes Bytes read.\n"
+                   "disk_read_bytes_total 5\n"
+                   "# EOF\n",
+                   "application/openmetrics-text; version=1.0.0");
+  Scrape();
+  md = loop_->Metadata();
+  ASSERT_EQ(md.size(), 1u);
+  EXPECT_EQ(md[0].first, "disk_read_bytes");
+  EXPECT_EQ(md[0].second, (FamilyMetadata{"counter", "Bytes read.", "bytes"}));
 }
 
 }  // namespace

@@ -312,6 +312,20 @@ std::vector<TargetStatus> ScrapeManager::ActiveTargets() const {
   return out;
 }
 
+std::vector<std::pair<std::string, FamilyMetadata>> ScrapeManager::Metadata(
+    std::string_view metric) const {
+  absl::MutexLock l(&mu_);
+  std::vector<std::pair<std::string, FamilyMetadata>> out;
+  for (const auto& [job, pool] : pools_) {
+    for (const auto& [key, e] : pool.loops) {
+      for (auto& m : e.view->Metadata()) {
+        if (metric.empty() || m.first == metric) out.push_back(std::move(m));
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<DroppedTarget> ScrapeManager::DroppedTargets() const {
   absl::MutexLock l(&mu_);
   std::vector<DroppedTarget> out;

@@ -83,6 +83,10 @@ class ScrapeManager {
 
   std::vector<TargetStatus> ActiveTargets() const;
   std::vector<DroppedTarget> DroppedTargets() const;
+  // Metadata of `metric` (every family when empty) from each active
+  // target's last successful scrape; one entry per target that has it.
+  std::vector<std::pair<std::string, FamilyMetadata>> Metadata(
+      std::string_view metric) const;
   // Totals over every loop, for pantau's own /metrics.
   const ScrapeCounters& counters() const { return counters_; }
 
