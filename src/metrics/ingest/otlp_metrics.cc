@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
+#include "metrics/ingest/metadata_store.h"
 #include "metrics/ingest/otlp_names.h"
 #include "metrics/scrape/exposition_parser.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
@@ -142,8 +143,8 @@ void AddAttributes(const Attrs& attrs, base::LabelsBuilder* b) {
 
 class Converter {
  public:
-  Converter(Appender* app, IngestCounters* counters)
-      : app_(app), counters_(counters) {}
+  Converter(Appender* app, IngestCounters* counters, MetadataStore* metadata)
+      : app_(app), counters_(counters), metadata_(metadata) {}
 
   // False on a storage failure (the request must be retried).
   bool Run(const ExportMetricsServiceRequest& req);
@@ -177,8 +178,21 @@ class Converter {
   void AddExemplar(const otlp::metrics::v1::Exemplar& e, SeriesRef ref,
                    const base::Labels& labels);
 
+  // Records the metric's metadata under its Prometheus family name.
+  void Describe(const std::string& family, std::string_view type,
+                const otlp::metrics::v1::Metric& m) {
+    if (metadata_ == nullptr || family.empty() ||
+        !scrape::IsValidUtf8(m.description()) ||
+        !scrape::IsValidUtf8(m.unit())) {
+      return;
+    }
+    metadata_->Set(
+        family, PushedMetadata{std::string(type), m.description(), m.unit()});
+  }
+
   Appender* app_;
   IngestCounters* counters_;
+  MetadataStore* metadata_;
   base::Labels resource_labels_;  // job, instance
   int64_t max_ts_ = 0;
   int64_t rejected_ = 0;
@@ -273,6 +287,7 @@ void Converter::ConvertMetric(const otlp::metrics::v1::Metric& m) {
                                       : OtlpKind::kNonMonotonicSum;
       }
       const std::string name = OtlpMetricName(m.name(), m.unit(), kind);
+      Describe(name, kind == OtlpKind::kMonotonicSum ? "counter" : "gauge", m);
       for (const auto& p : points) {
         std::optional<RejectReason> failed;
         base::Labels l = PointLabels(p.attributes(), name);
@@ -295,6 +310,7 @@ void Converter::ConvertMetric(const otlp::metrics::v1::Metric& m) {
       }
       const std::string base =
           OtlpMetricName(m.name(), m.unit(), OtlpKind::kHistogram);
+      Describe(base, "histogram", m);
       const std::string bucket = base + "_bucket";
       for (const auto& p : h.data_points()) {
         std::optional<RejectReason> failed;
@@ -356,6 +372,7 @@ void Converter::ConvertMetric(const otlp::metrics::v1::Metric& m) {
     case Metric::kSummary: {
       const std::string base =
           OtlpMetricName(m.name(), m.unit(), OtlpKind::kSummary);
+      Describe(base, "summary", m);
       for (const auto& p : m.summary().data_points()) {
         std::optional<RejectReason> failed;
         const int64_t t = point_ts(p.time_unix_nano());
@@ -459,7 +476,7 @@ absl::Status OtlpMetricsReceiver::DoExport(
     ExportMetricsServiceResponse* response, uint64_t* accepted) {
   counters_->requests.fetch_add(1, std::memory_order_relaxed);
   std::unique_ptr<Appender> app = storage_->NewAppender();
-  Converter c(app.get(), counters_);
+  Converter c(app.get(), counters_, options_.metadata);
   if (!c.Run(request)) {
     (void)app->Rollback();
     counters_->Reject(RejectReason::kStorage);

@@ -42,9 +42,13 @@ class ExportMetricsServiceResponse;
 
 namespace pantau::metrics::ingest {
 
+class MetadataStore;
+
 struct OtlpOptions {
   size_t max_body_bytes = 32 << 20;
   size_t max_decompressed_bytes = 128 << 20;
+  // Where each metric's type, description and unit go; null ignores them.
+  MetadataStore* metadata = nullptr;
 };
 
 struct OtlpHttpResult {

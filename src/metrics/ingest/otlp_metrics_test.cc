@@ -3,6 +3,7 @@
 #include "base/compression.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "metrics/ingest/metadata_store.h"
 #include "metrics/ingest/otlp_names.h"
 #include "metrics/scrape/fake_appendable.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
@@ -294,6 +295,41 @@ TEST_F(OtlpTest, StorageFailureIs503) {
   ExportMetricsServiceResponse resp;
   EXPECT_EQ(rx_.Export(req, &resp).code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(store_.rollbacks(), 2);
+}
+
+TEST_F(OtlpTest, RecordsMetadataUnderPrometheusNames) {
+  MetadataStore metadata;
+  OtlpOptions opts;
+  opts.metadata = &metadata;
+  OtlpMetricsReceiver rx(&store_, &counters_, opts);
+  ExportMetricsServiceRequest req;
+  auto* rm = Resource(&req);
+  auto* s = AddMetric(rm, "http.requests", "{request}");
+  s->set_description("Requests served.");
+  s->mutable_sum()->set_is_monotonic(true);
+  s->mutable_sum()->set_aggregation_temporality(
+      pb::metrics::v1::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  auto* sp = s->mutable_sum()->add_data_points();
+  sp->set_time_unix_nano(kT);
+  sp->set_as_int(3);
+  auto* h = AddMetric(rm, "rpc.duration", "s");
+  h->set_description("RPC latency.");
+  h->mutable_histogram()->set_aggregation_temporality(
+      pb::metrics::v1::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  auto* hp = h->mutable_histogram()->add_data_points();
+  hp->set_time_unix_nano(kT);
+  hp->set_count(1);
+  hp->set_sum(0.5);
+  ExportMetricsServiceResponse resp;
+  ASSERT_TRUE(rx.Export(req, &resp).ok());
+  auto c = metadata.Get("http_requests_total");
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].second.type, "counter");
+  EXPECT_EQ(c[0].second.help, "Requests served.");
+  auto d = metadata.Get("rpc_duration_seconds");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].second.type, "histogram");
+  EXPECT_EQ(d[0].second.unit, "s");
 }
 
 }  // namespace

@@ -7,8 +7,10 @@
 #include "base/compression.h"
 #include "base/log.h"
 #include "base/strings.h"
+#include "metrics/ingest/metadata_store.h"
 #include "metrics/ingest/series_labels.h"
 #include "metrics/ingest/write_request_reader.h"
+#include "metrics/scrape/exposition_parser.h"
 
 namespace pantau::metrics::ingest {
 
@@ -155,6 +157,19 @@ PushResult RemoteWriteReceiver::Handle(std::string_view body,
     fail.http_status = 500;
     fail.message = absl::StrCat("storage error: ", commit.message());
     return fail;
+  }
+  if (options_.metadata != nullptr) {
+    // Metadata is advisory: an entry with a bad name or text is skipped,
+    // never a reason to refuse the samples.
+    for (const WriteRequestReader::MetadataView& m : reader.metadata()) {
+      if (!scrape::IsValidMetricName(m.family) ||
+          !scrape::IsValidUtf8(m.help) || !scrape::IsValidUtf8(m.unit)) {
+        continue;
+      }
+      options_.metadata->Set(
+          m.family, PushedMetadata{std::string(RemoteWriteTypeName(m.type)),
+                                   std::string(m.help), std::string(m.unit)});
+    }
   }
   counters_->samples_accepted.fetch_add(result.samples_accepted,
                                         std::memory_order_relaxed);

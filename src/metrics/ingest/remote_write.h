@@ -30,6 +30,8 @@
 
 namespace pantau::metrics::ingest {
 
+class MetadataStore;
+
 struct PushResult {
   int http_status = 204;
   std::string message;  // the response body for errors; empty on success
@@ -42,6 +44,8 @@ struct RemoteWriteOptions {
   // Limits against hostile bodies. Prometheus sends at most a few MB.
   size_t max_body_bytes = 32 << 20;
   size_t max_decompressed_bytes = 128 << 20;
+  // Where the request's metric metadata goes; null ignores it.
+  MetadataStore* metadata = nullptr;
 };
 
 class RemoteWriteReceiver {

@@ -5,6 +5,7 @@
 #include "base/compression.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "metrics/ingest/metadata_store.h"
 #include "metrics/scrape/fake_appendable.h"
 #include "prometheus/remote.pb.h"
 
@@ -178,6 +179,56 @@ TEST_F(RemoteWriteTest, AlreadyDecodedBodyAndMissingHeader) {
   PushResult r = rx_.Handle("\xff\xff garbage", "");
   EXPECT_EQ(r.http_status, 400);
   EXPECT_EQ(counters_.Rejected(RejectReason::kBadProtobuf), 1u);
+}
+
+TEST(RemoteWriteMetadata, RecordsMetadataAndSkipsBadEntries) {
+  testing::FakeAppendable store;
+  IngestCounters counters;
+  MetadataStore metadata;
+  RemoteWriteOptions opts;
+  opts.metadata = &metadata;
+  RemoteWriteReceiver rx(&store, &counters, opts);
+  // Prometheus sends metadata in requests of its own, without samples.
+  prometheus::WriteRequest req;
+  prometheus::MetricMetadata* m = req.add_metadata();
+  m->set_type(prometheus::MetricMetadata::COUNTER);
+  m->set_metric_family_name("http_requests_total");
+  m->set_help("Requests served.");
+  m = req.add_metadata();
+  m->set_type(prometheus::MetricMetadata::HISTOGRAM);
+  m->set_metric_family_name("rpc_duration_seconds");
+  m->set_unit("seconds");
+  m = req.add_metadata();
+  m->set_metric_family_name("bad name");  // skipped, not an error
+  PushResult r = rx.Handle(Body(req), "snappy");
+  EXPECT_EQ(r.http_status, 204) << r.message;
+  auto all = metadata.Get("");
+  EXPECT_EQ(all.size(), 2u);
+  auto one = metadata.Get("http_requests_total");
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].second, (PushedMetadata{"counter", "Requests served.", ""}));
+  EXPECT_EQ(metadata.Get("rpc_duration_seconds")[0].second.type, "histogram");
+  EXPECT_EQ(metadata.Get("rpc_duration_seconds")[0].second.unit, "seconds");
+  EXPECT_TRUE(metadata.Get("missing").empty());
+
+  // A truncated metadata entry makes the body malformed, as protobuf says.
+  std::string raw = req.SerializeAsString();
+  raw.push_back(0x1a);  // field 3, length-delimited
+  raw.push_back(0x05);  // 5 bytes that are not there
+  EXPECT_EQ(rx.Handle(*base::Compress(base::Codec::kSnappy, raw), "snappy")
+                .http_status,
+            400);
+}
+
+TEST(RemoteWriteMetadata, StoreIsBounded) {
+  MetadataStore metadata(2);
+  metadata.Set("a", {"counter", "", ""});
+  metadata.Set("b", {"gauge", "", ""});
+  metadata.Set("c", {"gauge", "", ""});             // over the limit: dropped
+  metadata.Set("a", {"gauge", "now a gauge", ""});  // updates are fine
+  EXPECT_EQ(metadata.Get("").size(), 2u);
+  EXPECT_EQ(metadata.dropped(), 1u);
+  EXPECT_EQ(metadata.Get("a")[0].second.help, "now a gauge");
 }
 
 }  // namespace

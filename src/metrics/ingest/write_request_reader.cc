@@ -132,6 +132,29 @@ bool ReadExemplar(std::string_view msg, WriteRequestReader::ExemplarView* e) {
   return true;
 }
 
+// MetricMetadata { MetricType type = 1; string metric_family_name = 2;
+//                  string help = 4; string unit = 5; }
+bool ReadMetadata(std::string_view msg, WriteRequestReader::MetadataView* m) {
+  Cursor c = Of(msg);
+  while (!c.done()) {
+    uint64_t tag;
+    if (!c.Varint(&tag)) return false;
+    const uint32_t field = static_cast<uint32_t>(tag >> 3), wire = tag & 7;
+    if (field == 1 && wire == 0) {
+      if (!c.Varint(&m->type)) return false;
+    } else if (field == 2 && wire == 2) {
+      if (!c.Bytes(&m->family)) return false;
+    } else if (field == 4 && wire == 2) {
+      if (!c.Bytes(&m->help)) return false;
+    } else if (field == 5 && wire == 2) {
+      if (!c.Bytes(&m->unit)) return false;
+    } else if (!c.Skip(wire)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 bool WriteRequestReader::LooksLikeWriteRequest(std::string_view data) {
@@ -160,6 +183,16 @@ bool WriteRequestReader::Next(Series* out) {
     uint64_t tag;
     if (!top.Varint(&tag)) return fail("truncated field tag");
     const uint32_t field = static_cast<uint32_t>(tag >> 3), wire = tag & 7;
+    if (field == 3 && wire == 2) {
+      std::string_view md;
+      MetadataView m;
+      if (!top.Bytes(&md) || !ReadMetadata(md, &m)) {
+        return fail("malformed metric metadata");
+      }
+      metadata_.push_back(m);
+      pos_ = static_cast<size_t>(top.p - data_.data());
+      continue;
+    }
     if (field != 1 || wire != 2) {
       if (!top.Skip(wire)) return fail("malformed field");
       continue;

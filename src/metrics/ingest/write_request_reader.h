@@ -11,7 +11,7 @@
 //   if (!r.status().ok()) ...  // malformed
 //
 // Unknown fields are skipped, as protobuf requires; metadata (field 3) is
-// skipped.
+// collected into metadata() as the reader passes it.
 //
 // Thread safety: a reader belongs to one thread.
 #ifndef PANTAU_METRICS_INGEST_WRITE_REQUEST_READER_H_
@@ -38,6 +38,12 @@ class WriteRequestReader {
     double value = 0;
     int64_t timestamp = 0;
   };
+  struct MetadataView {
+    uint64_t type = 0;  // MetricMetadata.MetricType
+    std::string_view family;
+    std::string_view help;
+    std::string_view unit;
+  };
   struct Series {
     LabelPairs labels;  // in wire order
     std::vector<SampleView> samples;
@@ -61,11 +67,15 @@ class WriteRequestReader {
   // INVALID_ARGUMENT naming the problem once Next returned false on bad
   // input; OK at a clean end.
   const absl::Status& status() const { return status_; }
+  // The metadata entries passed so far (all of them once Next returned
+  // false).
+  const std::vector<MetadataView>& metadata() const { return metadata_; }
 
  private:
   std::string_view data_;
   size_t pos_ = 0;
   absl::Status status_;
+  std::vector<MetadataView> metadata_;
 };
 
 }  // namespace pantau::metrics::ingest
