@@ -64,7 +64,9 @@ TEST(Config, UnknownKeyNamesFileLineAndPathWithSuggestion) {
   EXPECT_EQ(top.message(),
             "pantau.yml:3: wbe: unknown field (did you mean web?)");
   absl::Status far = ParseError("storage:\n  zzzzzzzz: 1\n");
-  EXPECT_NE(far.message().find("known: path, retention"), std::string::npos)
+  EXPECT_NE(far.message().find("known: exemplars, max_series, "
+                               "max_series_per_metric, path, retention"),
+            std::string::npos)
       << far.message();
 }
 

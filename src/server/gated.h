@@ -52,6 +52,38 @@ class GatedTargets : public metrics::api::TargetsProvider {
   std::atomic<metrics::api::TargetsProvider*> target_{nullptr};
 };
 
+class GatedExemplars : public metrics::api::ExemplarQueryable {
+ public:
+  void Set(metrics::api::ExemplarQueryable* target) { target_.store(target); }
+  absl::StatusOr<std::vector<metrics::ExemplarSeries>> SelectExemplars(
+      int64_t start_ms, int64_t end_ms,
+      const std::vector<std::vector<metrics::Matcher>>& matcher_sets) override {
+    auto* t = target_.load();
+    if (t == nullptr) {
+      return absl::UnavailableError(
+          "pantau is starting: metrics storage recovery in progress");
+    }
+    return t->SelectExemplars(start_ms, end_ms, matcher_sets);
+  }
+
+ private:
+  std::atomic<metrics::api::ExemplarQueryable*> target_{nullptr};
+};
+
+class GatedMetadata : public metrics::api::MetadataProvider {
+ public:
+  void Set(metrics::api::MetadataProvider* target) { target_.store(target); }
+  std::vector<metrics::api::MetricMetadata> Metadata(
+      std::string_view metric) const override {
+    auto* t = target_.load();
+    return t ? t->Metadata(metric)
+             : std::vector<metrics::api::MetricMetadata>{};
+  }
+
+ private:
+  std::atomic<metrics::api::MetadataProvider*> target_{nullptr};
+};
+
 }  // namespace pantau::server
 
 #endif  // PANTAU_SERVER_GATED_H_

@@ -9,6 +9,9 @@
 #include "base/log.h"
 #include "base/status_macros.h"
 #include "metrics/api/scrape_targets.h"
+#include "metrics/exemplar/exemplar_storage.h"
+#include "metrics/exemplar/tee_appendable.h"
+#include "metrics/ingest/metadata_store.h"
 #include "metrics/ingest/otlp_metrics.h"
 #include "metrics/ingest/remote_write.h"
 #include "metrics/scrape/config.h"
@@ -24,6 +27,80 @@ namespace pantau::server {
 namespace {
 
 using metrics::ingest::RejectReason;
+
+class ExemplarApi : public metrics::api::ExemplarQueryable {
+ public:
+  explicit ExemplarApi(metrics::exemplar::ExemplarStorage* storage)
+      : storage_(storage) {}
+  absl::StatusOr<std::vector<metrics::ExemplarSeries>> SelectExemplars(
+      int64_t start_ms, int64_t end_ms,
+      const std::vector<std::vector<metrics::Matcher>>& matcher_sets) override {
+    return storage_->Select(start_ms, end_ms, matcher_sets);
+  }
+
+ private:
+  metrics::exemplar::ExemplarStorage* storage_;
+};
+
+// /api/v1/metadata: what scrape targets said in their HELP/TYPE/UNIT lines,
+// then what pushed data (remote_write metadata, OTLP descriptions) said.
+class MetadataApi : public metrics::api::MetadataProvider {
+ public:
+  MetadataApi(const metrics::scrape::ScrapeManager* scrape,
+              const metrics::ingest::MetadataStore* pushed)
+      : scrape_(scrape), pushed_(pushed) {}
+  std::vector<metrics::api::MetricMetadata> Metadata(
+      std::string_view metric) const override {
+    std::vector<metrics::api::MetricMetadata> out;
+    for (auto& [name, m] : scrape_->Metadata(metric)) {
+      out.push_back(
+          {name, std::move(m.type), std::move(m.help), std::move(m.unit)});
+    }
+    for (auto& [name, m] : pushed_->Get(metric)) {
+      out.push_back(
+          {name, std::move(m.type), std::move(m.help), std::move(m.unit)});
+    }
+    return out;
+  }
+
+ private:
+  const metrics::scrape::ScrapeManager* scrape_;
+  const metrics::ingest::MetadataStore* pushed_;
+};
+
+void RegisterExemplarMetrics(sdk::Registry* registry,
+                             metrics::exemplar::ExemplarStorage* exemplars) {
+  auto stat = [exemplars](auto field) {
+    return [exemplars, field] {
+      return static_cast<double>(exemplars->Stats().*field);
+    };
+  };
+  using metrics::exemplar::ExemplarStats;
+  registry->AddCallbackGauge("pantau_exemplar_max_exemplars",
+                             "Capacity of the exemplar ring.",
+                             stat(&ExemplarStats::capacity));
+  registry->AddCallbackGauge("pantau_exemplar_exemplars_in_storage",
+                             "Exemplars in the exemplar ring.",
+                             stat(&ExemplarStats::stored));
+  registry->AddCallbackGauge("pantau_exemplar_series_with_exemplars_in_storage",
+                             "Series with at least one stored exemplar.",
+                             stat(&ExemplarStats::series));
+  registry->AddCallbackCounter("pantau_exemplar_exemplars_appended_total",
+                               "Exemplars stored.",
+                               stat(&ExemplarStats::appended));
+  registry->AddCallbackCounter(
+      "pantau_exemplar_out_of_order_exemplars_total",
+      "Exemplars refused as not newer than their series' newest.",
+      stat(&ExemplarStats::out_of_order));
+  registry->AddCallbackCounter(
+      "pantau_exemplar_invalid_exemplars_total",
+      "Exemplars refused for a label set over 128 characters.",
+      stat(&ExemplarStats::invalid));
+  registry->AddCallbackCounter(
+      "pantau_exemplar_log_errors_total",
+      "Failed writes to the exemplar log (the exemplars stayed in memory).",
+      stat(&ExemplarStats::log_errors));
+}
 
 void RegisterStorageMetrics(sdk::Registry* registry, metrics::tsdb::DB* db,
                             metrics::ingest::IngestCounters* counters) {
@@ -130,6 +207,8 @@ absl::Status MetricsSignal::Open(const Options& options,
       absl::ToInt64Milliseconds(options.storage_retention_time);
   db_options.retention_bytes =
       static_cast<uint64_t>(options.storage_retention_size);
+  db_options.max_series = options.storage_max_series;
+  db_options.max_series_per_metric = options.storage_max_series_per_metric;
   absl::Time start = absl::Now();
   PANTAU_LOG(kInfo, "opening metrics storage", {{"dir", db_options.dir}});
   PANTAU_ASSIGN_OR_RETURN(db_, metrics::tsdb::DB::Open(db_options));
@@ -137,16 +216,27 @@ absl::Status MetricsSignal::Open(const Options& options,
              {{"took", absl::Now() - start},
               {"head_series", db_->GetStats().head_series}});
 
+  PANTAU_ASSIGN_OR_RETURN(exemplars_,
+                          metrics::exemplar::ExemplarStorage::Open(
+                              options.storage_path + "/exemplars",
+                              options.storage_exemplars_max_exemplars));
+  appendable_ = std::make_unique<metrics::exemplar::TeeAppendable>(
+      db_.get(), exemplars_.get());
+  pushed_metadata_ = std::make_unique<metrics::ingest::MetadataStore>();
+  RegisterExemplarMetrics(registry, exemplars_.get());
+
   counters_ = std::make_unique<metrics::ingest::IngestCounters>();
   metrics::ingest::RemoteWriteOptions rw;
   rw.max_decompressed_bytes =
       static_cast<size_t>(options.web_max_request_bytes);
+  rw.metadata = pushed_metadata_.get();
   remote_write_ = std::make_unique<metrics::ingest::RemoteWriteReceiver>(
-      db_.get(), counters_.get(), rw);
+      appendable_.get(), counters_.get(), rw);
   metrics::ingest::OtlpOptions otlp;
   otlp.max_decompressed_bytes = rw.max_decompressed_bytes;
+  otlp.metadata = pushed_metadata_.get();
   otlp_ = std::make_unique<metrics::ingest::OtlpMetricsReceiver>(
-      db_.get(), counters_.get(), otlp);
+      appendable_.get(), counters_.get(), otlp);
   otlp_grpc_ = NewOtlpMetricsService(otlp_.get());
   RegisterStorageMetrics(registry, db_.get(), counters_.get());
 
@@ -154,7 +244,7 @@ absl::Status MetricsSignal::Open(const Options& options,
   fetcher_ =
       std::make_unique<metrics::scrape::NetFetcher>(scrape_client_.get());
   metrics::scrape::ScrapeManagerOptions sm;
-  sm.storage = db_.get();
+  sm.storage = appendable_.get();
   sm.fetcher = fetcher_.get();
   scrape_ = std::make_unique<metrics::scrape::ScrapeManager>(sm);
   PANTAU_RETURN_IF_ERROR(scrape_->ApplyConfig(settings));
@@ -162,6 +252,11 @@ absl::Status MetricsSignal::Open(const Options& options,
   targets_ =
       std::make_unique<metrics::api::ScrapeTargetsProvider>(scrape_.get());
   gated_targets_.Set(targets_.get());
+  exemplar_api_ = std::make_unique<ExemplarApi>(exemplars_.get());
+  gated_exemplars_.Set(exemplar_api_.get());
+  metadata_api_ =
+      std::make_unique<MetadataApi>(scrape_.get(), pushed_metadata_.get());
+  gated_metadata_.Set(metadata_api_.get());
   gated_queryable_.Set(db_.get());
   open_.store(true, std::memory_order_release);
   PANTAU_LOG(kInfo, "scrape manager started",
@@ -181,6 +276,8 @@ absl::Status MetricsSignal::RegisterRoutes(net::Router& router,
   api.queryable = &gated_queryable_;
   api.engine = engine_.get();
   api.targets = &gated_targets_;
+  api.exemplars = &gated_exemplars_;
+  api.metadata = &gated_metadata_;
   PANTAU_RETURN_IF_ERROR(metrics::api::RegisterPrometheusApi(router, api));
 
   // Prometheus remote_write v1: snappy-compressed protobuf. 204 on
@@ -230,6 +327,10 @@ absl::Status MetricsSignal::Reload(const Options& options) {
   PANTAU_ASSIGN_OR_RETURN(metrics::scrape::ScrapeSettings settings,
                           LoadScrapeSettings(options.config_file));
   if (scrape_) PANTAU_RETURN_IF_ERROR(scrape_->ApplyConfig(settings));
+  if (exemplars_) {
+    PANTAU_RETURN_IF_ERROR(
+        exemplars_->Resize(options.storage_exemplars_max_exemplars));
+  }
   return absl::OkStatus();
 }
 
@@ -237,6 +338,8 @@ absl::Status MetricsSignal::Close() {
   open_.store(false);
   gated_queryable_.Set(nullptr);
   gated_targets_.Set(nullptr);
+  gated_exemplars_.Set(nullptr);
+  gated_metadata_.Set(nullptr);
   if (scrape_) {
     scrape_->Stop();
     scrape_.reset();

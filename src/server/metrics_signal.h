@@ -33,8 +33,13 @@ class Storage;
 namespace tsdb {
 class DB;
 }
+namespace exemplar {
+class ExemplarStorage;
+class TeeAppendable;
+}  // namespace exemplar
 namespace ingest {
 struct IngestCounters;
+class MetadataStore;
 class OtlpMetricsReceiver;
 class RemoteWriteReceiver;
 }  // namespace ingest
@@ -70,6 +75,13 @@ class MetricsSignal {
 
  private:
   std::unique_ptr<metrics::tsdb::DB> db_;
+  std::unique_ptr<metrics::exemplar::ExemplarStorage> exemplars_;
+  // Every ingest path writes through it: samples to db_, exemplars to
+  // exemplars_.
+  std::unique_ptr<metrics::exemplar::TeeAppendable> appendable_;
+  std::unique_ptr<metrics::ingest::MetadataStore> pushed_metadata_;
+  std::unique_ptr<metrics::api::ExemplarQueryable> exemplar_api_;
+  std::unique_ptr<metrics::api::MetadataProvider> metadata_api_;
   std::unique_ptr<metrics::ingest::IngestCounters> counters_;
   std::unique_ptr<metrics::ingest::RemoteWriteReceiver> remote_write_;
   std::unique_ptr<metrics::ingest::OtlpMetricsReceiver> otlp_;
@@ -81,6 +93,8 @@ class MetricsSignal {
   std::unique_ptr<metrics::api::TargetsProvider> targets_;
   GatedQueryable gated_queryable_;
   GatedTargets gated_targets_;
+  GatedExemplars gated_exemplars_;
+  GatedMetadata gated_metadata_;
   // Set once Open has finished; handlers answer 503 until then.
   std::atomic<bool> open_{false};
 };

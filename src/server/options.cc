@@ -123,6 +123,12 @@ OptionSpec IntOpt(std::string flag, std::string help, std::string def,
   return s;
 }
 
+// Settings read once at start-up: a reload keeps the running value.
+OptionSpec RestartOnly(OptionSpec s) {
+  s.needs_restart = true;
+  return s;
+}
+
 }  // namespace
 
 std::string FlagToKeyPath(std::string_view flag) {
@@ -192,25 +198,37 @@ const std::vector<OptionSpec>& AllOptions() {
         ":4318", &Options::otlp_http_listen_address, /*restart=*/true));
     v->push_back(StringOpt("storage.path", "Base path for all data.", "./data",
                            &Options::storage_path, /*restart=*/true));
-    v->push_back(DurationOpt("storage.retention.time",
-                             "How long to retain data.", "15d",
-                             &Options::storage_retention_time));
-    v->push_back(BytesOpt(
+    v->push_back(RestartOnly(DurationOpt("storage.retention.time",
+                                         "How long to retain data.", "15d",
+                                         &Options::storage_retention_time)));
+    v->push_back(RestartOnly(BytesOpt(
         "storage.retention.size",
         "Maximum bytes of data kept; 0 disables. Units: B, KB, MB, GB, ...",
-        "0", &Options::storage_retention_size));
-    v->push_back(DurationOpt("query.timeout",
-                             "Maximum time a query may take before it is "
-                             "aborted.",
-                             "2m", &Options::query_timeout));
-    v->push_back(IntOpt("query.max-samples",
-                        "Maximum number of samples a single query can load "
-                        "into memory.",
-                        "50000000", &Options::query_max_samples));
-    v->push_back(DurationOpt(
+        "0", &Options::storage_retention_size)));
+    v->push_back(RestartOnly(
+        IntOpt("storage.max-series",
+               "Maximum active series; samples of new series beyond it are "
+               "refused and counted. 0 disables.",
+               "0", &Options::storage_max_series)));
+    v->push_back(
+        RestartOnly(IntOpt("storage.max-series-per-metric",
+                           "Maximum active series per metric name; 0 disables.",
+                           "0", &Options::storage_max_series_per_metric)));
+    v->push_back(IntOpt("storage.exemplars.max-exemplars",
+                        "Exemplars kept in the exemplar ring, newest over "
+                        "all series; 0 disables exemplar storage.",
+                        "100000", &Options::storage_exemplars_max_exemplars));
+    v->push_back(RestartOnly(DurationOpt(
+        "query.timeout", "Maximum time a query may take before it is aborted.",
+        "2m", &Options::query_timeout)));
+    v->push_back(RestartOnly(
+        IntOpt("query.max-samples",
+               "Maximum number of samples a single query can load into memory.",
+               "50000000", &Options::query_max_samples)));
+    v->push_back(RestartOnly(DurationOpt(
         "query.lookback-delta",
         "How far back an instant selector looks for the latest sample.", "5m",
-        &Options::query_lookback_delta));
+        &Options::query_lookback_delta)));
     v->push_back(StringOpt(
         "log.level",
         "Only log messages with this severity or above: debug, "

@@ -54,6 +54,16 @@ struct Options {
   // --storage.retention.size: bytes kept at most; 0 means no limit.
   int64_t storage_retention_size = 0;
 
+  // --storage.max-series: most active series the head holds; a sample of a
+  // new series over it is refused (counted). 0 means no limit.
+  int64_t storage_max_series = 0;
+  // --storage.max-series-per-metric: the same, per metric name.
+  int64_t storage_max_series_per_metric = 0;
+  // --storage.exemplars.max-exemplars: exemplars kept (newest first, over
+  // all series); 0 disables exemplar storage. The config key is the one
+  // Prometheus uses: storage: {exemplars: {max_exemplars: N}}.
+  int64_t storage_exemplars_max_exemplars = 100000;
+
   // --query.timeout: longest time one query may run.
   absl::Duration query_timeout = absl::Minutes(2);
   // --query.max-samples: most samples one query may hold in memory at once.

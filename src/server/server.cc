@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "base/check.h"
 #include "base/log.h"
 #include "base/status_macros.h"
 #include "base/time.h"
@@ -259,6 +260,21 @@ absl::Status Server::Reload() {
     return resolved.status();
   }
   Options next = *std::move(resolved);
+  // Settings read only at start-up keep their running value; say so
+  // rather than pretend the new one took effect.
+  for (const OptionSpec& spec : AllOptions()) {
+    if (!spec.needs_restart) continue;
+    const std::string running = spec.get(options_);
+    const std::string configured = spec.get(next);
+    if (running == configured) continue;
+    PANTAU_LOG(kWarn, "setting changes only on restart",
+               {{"setting", spec.key_path},
+                {"running", running},
+                {"configured", configured}});
+    if (absl::Status st = spec.set(&next, running); !st.ok()) {
+      PANTAU_LOG(kError, "cannot keep the running setting", {{"err", st}});
+    }
+  }
   absl::Status scrape = metrics_->Reload(next);
   if (!scrape.ok()) {
     self_metrics_->RecordReload(false);
@@ -266,18 +282,6 @@ absl::Status Server::Reload() {
     PANTAU_LOG(kError, "error reloading config, keeping the running one",
                {{"err", scrape}});
     return scrape;
-  }
-  if (next.web_listen_address != options_.web_listen_address) {
-    PANTAU_LOG(kWarn, "web.listen_address changes only on restart",
-               {{"running", options_.web_listen_address},
-                {"configured", next.web_listen_address}});
-    next.web_listen_address = options_.web_listen_address;
-  }
-  if (next.storage_path != options_.storage_path) {
-    PANTAU_LOG(kWarn, "storage.path changes only on restart",
-               {{"running", options_.storage_path},
-                {"configured", next.storage_path}});
-    next.storage_path = options_.storage_path;
   }
   PANTAU_RETURN_IF_ERROR(ApplyLogging(next));
   options_ = std::move(next);

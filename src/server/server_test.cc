@@ -161,6 +161,14 @@ TEST_F(ServerTest, ReloadAppliesFileAndKeepsRunningConfigOnError) {
   EXPECT_EQ(s.options().log_level, "debug");
   EXPECT_TRUE(base::LogEnabled(base::LogLevel::kDebug));
 
+  // Exemplar capacity changes live; retention only on restart.
+  std::ofstream(cfg) << "log:\n  level: debug\nstorage:\n  exemplars:\n"
+                        "    max_exemplars: 7\n  retention:\n    time: 1d\n";
+  EXPECT_EQ(Get(s, "/-/reload", "POST").status, 200);
+  EXPECT_EQ(MetricValue(s, "pantau_exemplar_max_exemplars"), 7);
+  EXPECT_EQ(s.options().storage_exemplars_max_exemplars, 7);
+  EXPECT_EQ(s.options().storage_retention_time, absl::Hours(24 * 15));
+
   std::ofstream(cfg) << "log:\n  levle: warn\n";
   auto resp = Get(s, "/-/reload", "POST");
   EXPECT_EQ(resp.status, 500);
@@ -227,6 +235,110 @@ TEST_F(ServerTest, RemoteWriteWithSnappyBodyIsStored) {
   EXPECT_EQ(resp->status, 400);
   EXPECT_EQ(Get(s, "/-/healthy").status, 200);
   EXPECT_EQ(MetricValue(s, "pantau_ingest_samples_total"), 1);
+}
+
+// POSTs a snappy remote_write body; returns the HTTP status.
+int RemoteWrite(Server& s, const prometheus::WriteRequest& req,
+                std::string* body_out = nullptr) {
+  net::HttpClient client;
+  net::HttpClientRequest r;
+  r.method = "POST";
+  r.url = absl::StrCat("http://127.0.0.1:", s.http_port(), "/api/v1/write");
+  r.headers.Set("Content-Encoding", "snappy");
+  r.headers.Set("Content-Type", "application/x-protobuf");
+  r.body = *base::Compress(base::Codec::kSnappy, req.SerializeAsString());
+  auto resp = client.Do(r);
+  if (!resp.ok()) return -1;
+  if (body_out != nullptr) *body_out = resp->body;
+  return resp->status;
+}
+
+prometheus::TimeSeries* AddSeries(prometheus::WriteRequest* req,
+                                  std::string name, std::string le,
+                                  int64_t t_ms, double v) {
+  auto* ts = req->add_timeseries();
+  auto* l = ts->add_labels();
+  l->set_name("__name__");
+  l->set_value(std::move(name));
+  if (!le.empty()) {
+    l = ts->add_labels();
+    l->set_name("le");
+    l->set_value(std::move(le));
+  }
+  auto* sample = ts->add_samples();
+  sample->set_value(v);
+  sample->set_timestamp(t_ms);
+  return ts;
+}
+
+TEST_F(ServerTest, ExemplarsAndMetadataFromRemoteWriteAreQueryable) {
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  prometheus::WriteRequest req;
+  auto* ts = AddSeries(&req, "req_duration_seconds_bucket", "0.5", now, 3);
+  auto* ex = ts->add_exemplars();
+  ex->set_value(0.42);
+  ex->set_timestamp(now);
+  auto* el = ex->add_labels();
+  el->set_name("trace_id");
+  el->set_value("4bf92f3577b34da6a3ce929d0e0e4736");
+  auto* md = req.add_metadata();
+  md->set_type(prometheus::MetricMetadata::HISTOGRAM);
+  md->set_metric_family_name("req_duration_seconds");
+  md->set_help("Request latency.");
+  {
+    Server s(options_, {});
+    ASSERT_TRUE(s.Start().ok());
+    std::string body;
+    ASSERT_EQ(RemoteWrite(s, req, &body), 204) << body;
+    std::string q = absl::StrCat(
+        "/api/v1/query_exemplars?query=req_duration_seconds_bucket&start=",
+        now / 1000 - 60, "&end=", now / 1000 + 60);
+    auto resp = Get(s, q);
+    EXPECT_EQ(resp.status, 200);
+    EXPECT_NE(
+        resp.body.find("\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\""),
+        std::string::npos)
+        << resp.body;
+    EXPECT_NE(resp.body.find("\"value\":\"0.42\""), std::string::npos)
+        << resp.body;
+    resp = Get(s, "/api/v1/metadata?metric=req_duration_seconds");
+    EXPECT_NE(resp.body.find("\"type\":\"histogram\",\"help\":\"Request "
+                             "latency.\""),
+              std::string::npos)
+        << resp.body;
+    EXPECT_EQ(MetricValue(s, "pantau_exemplar_exemplars_in_storage"), 1);
+    s.Shutdown();
+  }
+  // Exemplars survive a restart (the log is replayed).
+  Server s(options_, {});
+  ASSERT_TRUE(s.Start().ok());
+  auto resp = Get(s, absl::StrCat("/api/v1/query_exemplars?query=req_duration_"
+                                  "seconds_bucket&start=",
+                                  now / 1000 - 60, "&end=", now / 1000 + 60));
+  EXPECT_NE(resp.body.find("4bf92f3577b34da6a3ce929d0e0e4736"),
+            std::string::npos)
+      << resp.body;
+}
+
+TEST_F(ServerTest, SeriesLimitFlagRefusesNewSeriesWithA400) {
+  options_.storage_max_series = 2;
+  Server limited(options_, {});
+  ASSERT_TRUE(limited.Start().ok());
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  prometheus::WriteRequest req;
+  AddSeries(&req, "a", "", now, 1);
+  AddSeries(&req, "b", "", now, 1);
+  ASSERT_EQ(RemoteWrite(limited, req), 204);
+  prometheus::WriteRequest more;
+  AddSeries(&more, "a", "", now + 1000, 2);  // known series: fine
+  AddSeries(&more, "c", "", now + 1000, 1);  // a third: refused
+  std::string body;
+  EXPECT_EQ(RemoteWrite(limited, more, &body), 400);
+  EXPECT_NE(body.find("limit"), std::string::npos) << body;
+  EXPECT_NE(
+      Get(limited, "/metrics")
+          .body.find("pantau_ingest_rejected_total{reason=\"series_limit\"} 1"),
+      std::string::npos);
 }
 
 namespace otlp_collector = opentelemetry::proto::collector::metrics::v1;
