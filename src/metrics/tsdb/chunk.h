@@ -1,18 +1,22 @@
-// The XOR sample chunk (docs/format/tsdb-chunks.md): an appendable encoder
-// and a bounds-checked iterator. Hand-written bit packing because it is the
-// hottest path of ingestion and the format is ours.
+// Sample chunks (docs/format/tsdb-chunks.md): the appendable XOR encoder
+// the head writes, the packed encoding blocks store completed chunks in when
+// it is smaller, and one bounds-checked iterator that reads both. Hand-written
+// bit packing because it is the hottest path of ingestion and the formats
+// are ours.
 //
 // Thread safety: an XorChunk is not synchronized (the head guards it with the
-// series' stripe lock); an XorIterator belongs to one thread and reads bytes
-// that must outlive it.
+// series' stripe lock); a ChunkIterator belongs to one thread and reads bytes
+// that must outlive it. The free functions are thread-compatible.
 #ifndef PANTAU_METRICS_TSDB_CHUNK_H_
 #define PANTAU_METRICS_TSDB_CHUNK_H_
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "metrics/tsdb/format.h"
 
 namespace pantau::metrics::tsdb {
 
@@ -57,12 +61,22 @@ class XorChunk {
   uint8_t trailing_ = 0;
 };
 
-// Iterates the samples of an encoded XOR chunk. Malformed input stops the
-// iteration with a DATA_LOSS status.
-class XorIterator {
+// The block record encoding id of a packed chunk (tsdb-chunks.md; XOR is
+// kEncodingXor in format.h).
+inline constexpr uint8_t kEncodingPacked = 2;
+
+// Whether a block's chunk record may carry `encoding`.
+inline bool IsChunkEncoding(uint8_t encoding) {
+  return encoding == kEncodingXor || encoding == kEncodingPacked;
+}
+
+// Iterates the samples of an encoded chunk, XOR or packed (the chunk's
+// header says which). Malformed input stops the iteration with a DATA_LOSS
+// status.
+class ChunkIterator {
  public:
-  XorIterator() = default;
-  explicit XorIterator(std::string_view chunk);
+  ChunkIterator() = default;
+  explicit ChunkIterator(std::string_view chunk);
 
   // Advances; false at the end or on error (see status()).
   bool Next();
@@ -78,6 +92,29 @@ class XorIterator {
   bool ReadVbits(uint64_t* out);
   bool ReadValue();
   bool Fail(const char* what);
+  bool NextPacked();
+
+  // One integer stream of a packed chunk: its coding parameters and the
+  // predictor state.
+  struct Stream {
+    uint64_t mode = 0;
+    uint64_t base = 0;
+    uint64_t step = 0;
+    uint64_t nsym = 0;
+    uint64_t tb_u = 0;  // truncated binary: symbols < tb_u take tb_k bits
+    uint64_t y1 = 0;    // previous two elements
+    uint64_t y2 = 0;
+    int j = 0;  // elements read
+    uint8_t order = 0;
+    uint8_t tb_k = 0;
+    bool tb_none = false;  // one symbol: no bits
+    bool has_mode = false;
+    bool has_esc = false;
+  };
+  bool ReadParams(Stream* s);
+  // Reads the next element; *special when it is a raw 64-bit value (value
+  // stream only) instead of an integer.
+  bool ReadElem(Stream* s, bool allow_special, bool* special, uint64_t* out);
 
   std::string_view data_;
   size_t bitpos_ = 0;
@@ -89,13 +126,38 @@ class XorIterator {
   uint64_t v_ = 0;
   uint8_t leading_ = 0xff;
   uint8_t trailing_ = 0;
+  bool packed_ = false;
+  uint8_t scale_ = 0;
+  Stream ts_;
+  Stream vs_;
   absl::Status status_;
 };
 
-// Checks a whole chunk decodes (used on data read from disk before it is
-// handed to the head); returns the number of samples and time range.
+// The name the head and series sets know it by; it reads both encodings.
+using XorIterator = ChunkIterator;
+
+// Checks a whole chunk (either encoding) decodes (used on data read from
+// disk before it is handed to the head); returns the number of samples and
+// time range.
 absl::Status ValidateXorChunk(std::string_view chunk, int* samples,
                               int64_t* mint, int64_t* maxt);
+
+// Encodes samples in the packed encoding. Precondition: 1 <= t.size() ==
+// v.size() <= kMaxSamplesPerChunk and t strictly increasing. Returns an
+// empty string if the samples have no packed form (never for valid input
+// in practice; callers then keep XOR).
+std::string EncodePacked(std::span<const int64_t> t,
+                         std::span<const uint64_t> v);
+
+struct EncodedChunk {
+  uint8_t encoding;  // kEncodingXor or kEncodingPacked
+  std::string data;
+};
+// For block writing and compaction: re-encodes a completed chunk (as
+// XorChunk::bytes() gives it) in whichever encoding is smaller. Lossless:
+// the result iterates to the same timestamps and value bits. A chunk that
+// does not decode is returned unchanged as XOR.
+EncodedChunk CompactChunk(std::string_view chunk);
 
 }  // namespace pantau::metrics::tsdb
 
