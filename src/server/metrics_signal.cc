@@ -68,6 +68,42 @@ class MetadataApi : public metrics::api::MetadataProvider {
   const metrics::ingest::MetadataStore* pushed_;
 };
 
+void RegisterScrapeMetrics(sdk::Registry* registry,
+                           const metrics::scrape::ScrapeCounters* c) {
+  using Field = const std::atomic<uint64_t> metrics::scrape::ScrapeCounters::*;
+  auto counter = [&](const char* name, const char* help, Field field) {
+    registry->AddCallbackCounter(name, help, [c, field] {
+      return static_cast<double>((c->*field).load(std::memory_order_relaxed));
+    });
+  };
+  using metrics::scrape::ScrapeCounters;
+  counter("pantau_scrape_total", "Scrapes run.", &ScrapeCounters::scrapes);
+  counter("pantau_scrape_failed_total",
+          "Scrapes that failed (target down, bad body, sample limit).",
+          &ScrapeCounters::failed_scrapes);
+  counter("pantau_scrape_exceeded_sample_limit_total",
+          "Scrapes that hit the job's sample_limit.",
+          &ScrapeCounters::exceeded_sample_limit);
+  counter("pantau_scrape_samples_appended_total",
+          "Samples stored from scrapes.", &ScrapeCounters::samples_appended);
+  counter("pantau_scrape_sample_out_of_order_total",
+          "Scraped samples refused as out of order.",
+          &ScrapeCounters::samples_out_of_order);
+  counter("pantau_scrape_sample_duplicate_timestamp_total",
+          "Scraped samples refused as a duplicate timestamp with another "
+          "value.",
+          &ScrapeCounters::samples_duplicate);
+  counter("pantau_scrape_sample_out_of_bounds_total",
+          "Scraped samples refused as older than the head.",
+          &ScrapeCounters::samples_out_of_bounds);
+  counter("pantau_scrape_sample_series_limit_total",
+          "Scraped samples refused by the active-series limits.",
+          &ScrapeCounters::samples_series_limit);
+  counter("pantau_scrape_stale_markers_total",
+          "Staleness markers written for series or targets that went away.",
+          &ScrapeCounters::stale_markers);
+}
+
 void RegisterExemplarMetrics(sdk::Registry* registry,
                              metrics::exemplar::ExemplarStorage* exemplars) {
   auto stat = [exemplars](auto field) {
@@ -248,6 +284,7 @@ absl::Status MetricsSignal::Open(const Options& options,
   sm.fetcher = fetcher_.get();
   scrape_ = std::make_unique<metrics::scrape::ScrapeManager>(sm);
   PANTAU_RETURN_IF_ERROR(scrape_->ApplyConfig(settings));
+  RegisterScrapeMetrics(registry, &scrape_->counters());
   scrape_->Start();
   targets_ =
       std::make_unique<metrics::api::ScrapeTargetsProvider>(scrape_.get());
