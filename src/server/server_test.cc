@@ -198,23 +198,8 @@ TEST_F(ServerTest, QuitCallsTheStopHook) {
   EXPECT_TRUE(quit);
 }
 
-TEST_F(ServerTest, RemoteWriteWithSnappyBodyIsStored) {
-  Server s(options_, {});
-  ASSERT_TRUE(s.Start().ok());
-  prometheus::WriteRequest req;
-  auto* ts = req.add_timeseries();
-  auto* l = ts->add_labels();
-  l->set_name("__name__");
-  l->set_value("rw_test_metric");
-  auto* l2 = ts->add_labels();
-  l2->set_name("job");
-  l2->set_value("t");
-  auto* sample = ts->add_samples();
-  sample->set_value(42);
-  sample->set_timestamp(absl::ToUnixMillis(absl::Now()));
-  auto body = base::Compress(base::Codec::kSnappy, req.SerializeAsString());
-  ASSERT_TRUE(body.ok());
-
+// POSTs a body to /api/v1/write as Prometheus does; returns the HTTP status.
+int PostWrite(Server& s, std::string body, std::string* body_out = nullptr) {
   net::HttpClient client;
   net::HttpClientRequest r;
   r.method = "POST";
@@ -222,35 +207,18 @@ TEST_F(ServerTest, RemoteWriteWithSnappyBodyIsStored) {
   r.headers.Set("Content-Encoding", "snappy");
   r.headers.Set("Content-Type", "application/x-protobuf");
   r.headers.Set("X-Prometheus-Remote-Write-Version", "0.1.0");
-  r.body = *body;
-  auto resp = client.Do(r);
-  ASSERT_TRUE(resp.ok()) << resp.status();
-  EXPECT_EQ(resp->status, 204) << resp->body;
-  EXPECT_EQ(MetricValue(s, "pantau_ingest_samples_total"), 1);
-
-  // Garbage is a 400 (not retried by senders) and the server keeps going.
-  r.body = "definitely not snappy";
-  resp = client.Do(r);
-  ASSERT_TRUE(resp.ok());
-  EXPECT_EQ(resp->status, 400);
-  EXPECT_EQ(Get(s, "/-/healthy").status, 200);
-  EXPECT_EQ(MetricValue(s, "pantau_ingest_samples_total"), 1);
-}
-
-// POSTs a snappy remote_write body; returns the HTTP status.
-int RemoteWrite(Server& s, const prometheus::WriteRequest& req,
-                std::string* body_out = nullptr) {
-  net::HttpClient client;
-  net::HttpClientRequest r;
-  r.method = "POST";
-  r.url = absl::StrCat("http://127.0.0.1:", s.http_port(), "/api/v1/write");
-  r.headers.Set("Content-Encoding", "snappy");
-  r.headers.Set("Content-Type", "application/x-protobuf");
-  r.body = *base::Compress(base::Codec::kSnappy, req.SerializeAsString());
+  r.body = std::move(body);
   auto resp = client.Do(r);
   if (!resp.ok()) return -1;
   if (body_out != nullptr) *body_out = resp->body;
   return resp->status;
+}
+
+int RemoteWrite(Server& s, const prometheus::WriteRequest& req,
+                std::string* body_out = nullptr) {
+  return PostWrite(
+      s, *base::Compress(base::Codec::kSnappy, req.SerializeAsString()),
+      body_out);
 }
 
 prometheus::TimeSeries* AddSeries(prometheus::WriteRequest* req,
@@ -269,6 +237,21 @@ prometheus::TimeSeries* AddSeries(prometheus::WriteRequest* req,
   sample->set_value(v);
   sample->set_timestamp(t_ms);
   return ts;
+}
+
+TEST_F(ServerTest, RemoteWriteWithSnappyBodyIsStored) {
+  Server s(options_, {});
+  ASSERT_TRUE(s.Start().ok());
+  prometheus::WriteRequest req;
+  AddSeries(&req, "rw_test_metric", "", absl::ToUnixMillis(absl::Now()), 42);
+  std::string body;
+  EXPECT_EQ(RemoteWrite(s, req, &body), 204) << body;
+  EXPECT_EQ(MetricValue(s, "pantau_ingest_samples_total"), 1);
+
+  // Garbage is a 400 (not retried by senders) and the server keeps going.
+  EXPECT_EQ(PostWrite(s, "definitely not snappy"), 400);
+  EXPECT_EQ(Get(s, "/-/healthy").status, 200);
+  EXPECT_EQ(MetricValue(s, "pantau_ingest_samples_total"), 1);
 }
 
 TEST_F(ServerTest, ExemplarsAndMetadataFromRemoteWriteAreQueryable) {
