@@ -1,5 +1,5 @@
 // tsdb_restart_bench [--series N] [--scrapes S] [--dir PATH] [--reopen K]
-//                    [--keep] [--no-build]
+//                    [--keep] [--no-build] [--no-wal] [--threads T]
 // How long DB::Open takes with a full head, on the ingest benchmark's
 // workload (bench/ingest/workload.h: node_exporter-like label sets):
 //   1. builds a data dir of N series x S scrapes (15 s apart) through the
@@ -42,8 +42,11 @@ double WallNow() {
       .count();
 }
 
+int g_threads = 0;  // --threads: Options::replay_threads
+
 std::unique_ptr<tsdb::DB> OpenDb(const std::string& dir, bool snapshot) {
   tsdb::Options o;
+  o.replay_threads = g_threads;
   o.dir = dir;
   o.maintenance_interval = absl::ZeroDuration();
   o.wal.fsync = tsdb::FsyncPolicy::kNever;
@@ -126,6 +129,7 @@ int main(int argc, char** argv) {
     if (a == "--scrapes" && i + 1 < argc) scrapes = std::atoi(argv[++i]);
     if (a == "--reopen" && i + 1 < argc) reopen = std::atoi(argv[++i]);
     if (a == "--dir" && i + 1 < argc) dir = argv[++i];
+    if (a == "--threads" && i + 1 < argc) g_threads = std::atoi(argv[++i]);
     if (a == "--keep") keep = true;
     if (a == "--no-build") build = false;
     if (a == "--no-wal") wal = false;

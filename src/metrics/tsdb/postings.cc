@@ -155,6 +155,7 @@ void MemPostings::BeginBulkLoad() {
 
 void MemPostings::EndBulkLoad() {
   absl::MutexLock l(&mu_);
+  if (!bulk_) return;
   bulk_ = false;
   auto fix = [](Postings& p) {
     if (std::adjacent_find(p.begin(), p.end(), std::greater_equal<>()) ==
