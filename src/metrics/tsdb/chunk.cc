@@ -138,6 +138,9 @@ class BitWriter {
     } while (v != 0);
   }
   void Vzz(uint64_t v) { Vbits(base::ZigZagEncode(static_cast<int64_t>(v))); }
+  int64_t bit_size() const {
+    return static_cast<int64_t>(out_->size()) * 8 - free_;
+  }
 
  private:
   std::string* out_;
@@ -799,7 +802,7 @@ bool ChunkIterator::NextPacked() {
 }
 
 std::string EncodePacked(std::span<const int64_t> t,
-                         std::span<const uint64_t> v) {
+                         std::span<const uint64_t> v, PackedBits* bits) {
   const size_t n = t.size();
   if (n == 0 || n != v.size() || n >= static_cast<size_t>(kPackedFlag)) {
     return {};
@@ -842,16 +845,26 @@ std::string EncodePacked(std::span<const int64_t> t,
   WriteParams(w, tc);
   w.Write(static_cast<uint64_t>(scale), 4);
   WriteParams(w, vc);
+  PackedBits acc;
+  acc.header = w.bit_size();
   size_t jv = 0;
   for (size_t i = 0; i < n; ++i) {
+    int64_t at = w.bit_size();
     if (!WriteElem(w, tc, i, ty[i] - Pred(ty, i, tc.order))) return {};
+    (i < static_cast<size_t>(tc.order) ? acc.header : acc.time) +=
+        w.bit_size() - at;
+    at = w.bit_size();
     if (is_special[i]) {
       WriteSpecial(w, vc, jv, v[i]);
+      acc.specials += w.bit_size() - at;
     } else {
       if (!WriteElem(w, vc, jv, vy[jv] - Pred(vy, jv, vc.order))) return {};
+      (jv < static_cast<size_t>(vc.order) ? acc.header : acc.values) +=
+          w.bit_size() - at;
       ++jv;
     }
   }
+  if (bits != nullptr) *bits = acc;
   return out;
 }
 

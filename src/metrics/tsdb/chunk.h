@@ -146,8 +146,19 @@ absl::Status ValidateXorChunk(std::string_view chunk, int* samples,
 // v.size() <= kMaxSamplesPerChunk and t strictly increasing. Returns an
 // empty string if the samples have no packed form (never for valid input
 // in practice; callers then keep XOR).
+//
+// `bits`, if not null, receives where the bits went (for measurements).
+struct PackedBits {
+  // 2-byte header, stream parameters and the raw first elements of both
+  // streams (t_0, first interval, first value(s)).
+  int64_t header = 0;
+  int64_t time = 0;      // the other timestamps
+  int64_t values = 0;    // the other scaled-integer values
+  int64_t specials = 0;  // values stored as raw 64 bits
+};
 std::string EncodePacked(std::span<const int64_t> t,
-                         std::span<const uint64_t> v);
+                         std::span<const uint64_t> v,
+                         PackedBits* bits = nullptr);
 
 struct EncodedChunk {
   uint8_t encoding;  // kEncodingXor or kEncodingPacked

@@ -55,10 +55,15 @@ struct Totals {
   int64_t samples = 0;
   int64_t chunks = 0;
   int64_t packed_chunks = 0;
-  int64_t xor_bytes = 0;    // chunk records, XOR only
-  int64_t best_bytes = 0;   // chunk records, CompactChunk's choice
-  int64_t time_only = 0;    // packed bytes of the same timestamps with a
-                            // constant value: header + time stream
+  int64_t xor_bytes = 0;   // chunk records, XOR only
+  int64_t best_bytes = 0;  // chunk records, CompactChunk's choice
+  // Where the bytes of packed chunks go (PackedBits), plus the block's
+  // chunk record framing; the rest of a packed chunk is byte padding.
+  int64_t framing = 0;
+  int64_t header_bits = 0;
+  int64_t time_bits = 0;
+  int64_t value_bits = 0;
+  int64_t special_bits = 0;
   double entropy_bits = 0;  // the generator's information, see Entropy
 };
 
@@ -110,15 +115,22 @@ int Workload(int64_t series, int scrapes) {
         std::fprintf(stderr, "MISMATCH in series %zu\n", i);
         std::exit(1);
       }
-      std::vector<uint64_t> flat(ts.size(), 0);
-      const std::string t_only = EncodePacked(ts, flat);
+      PackedBits pb;
+      EncodePacked(ts, vs, &pb);
       for (Totals* t : {&k, &all}) {
         t->samples += c.num_samples();
         t->chunks += 1;
         t->packed_chunks += e.encoding == kEncodingPacked ? 1 : 0;
         t->xor_bytes += RecordBytes(c.bytes().size());
         t->best_bytes += RecordBytes(e.data.size());
-        t->time_only += RecordBytes(t_only.size());
+        if (e.encoding == kEncodingPacked) {
+          t->framing +=
+              static_cast<int64_t>(RecordBytes(e.data.size()) - e.data.size());
+          t->header_bits += pb.header;
+          t->time_bits += pb.time;
+          t->value_bits += pb.values;
+          t->special_bits += pb.specials;
+        }
       }
       c = XorChunk();
       ts.clear();
@@ -141,19 +153,21 @@ int Workload(int64_t series, int scrapes) {
     all.entropy_bits += h;
   }
   std::printf(
-      "| kind | series samples | chunks (packed) | XOR B/sample | best "
-      "B/sample | of which header+time | of which values | generator entropy "
-      "(values) |\n"
-      "|---|---|---|---|---|---|---|---|\n");
+      "Chunk records only (no index), bytes per sample:\n\n"
+      "| kind | samples | chunks (packed) | XOR | best | framing | header | "
+      "time | values | specials | generator entropy of the values |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|\n");
   by_kind["all"] = all;
   for (const auto& [name, t] : by_kind) {
     const double n = static_cast<double>(t.samples);
     std::printf(
-        "| %s | %lld | %lld (%lld) | %.3f | %.3f | %.3f | %.3f | %.3f |\n",
+        "| %s | %lld | %lld (%lld) | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f "
+        "| %.3f | %.3f |\n",
         name.c_str(), static_cast<long long>(t.samples),
         static_cast<long long>(t.chunks),
         static_cast<long long>(t.packed_chunks), t.xor_bytes / n,
-        t.best_bytes / n, t.time_only / n, (t.best_bytes - t.time_only) / n,
+        t.best_bytes / n, t.framing / n, t.header_bits / 8.0 / n,
+        t.time_bits / 8.0 / n, t.value_bits / 8.0 / n, t.special_bits / 8.0 / n,
         t.entropy_bits / 8 / n);
   }
   return 0;
