@@ -18,11 +18,11 @@ absl::Status Corrupt(absl::string_view what) {
 }
 
 // Writes one chunk record; returns its offset.
-absl::StatusOr<uint64_t> WriteChunk(base::WritableFile* f,
+absl::StatusOr<uint64_t> WriteChunk(base::WritableFile* f, uint8_t encoding,
                                     std::string_view data) {
   const uint64_t off = f->Size();
   std::string rec;
-  rec.push_back(static_cast<char>(kEncodingXor));
+  rec.push_back(static_cast<char>(encoding));
   base::PutVarint64(&rec, data.size());
   rec.append(data);
   uint32_t crc = base::crc32c::Extend(0, rec.data(), 1);
@@ -121,8 +121,10 @@ absl::StatusOr<BlockMeta> WriteBlock(base::Env* env, const std::string& parent,
     XorChunk c;
     auto flush = [&]() -> absl::Status {
       if (c.empty()) return absl::OkStatus();
+      // Completed chunks go to disk in whichever encoding is smaller.
+      const EncodedChunk e = CompactChunk(c.bytes());
       PANTAU_ASSIGN_OR_RETURN(uint64_t off,
-                              WriteChunk(chunks.get(), c.bytes()));
+                              WriteChunk(chunks.get(), e.encoding, e.data));
       metas.push_back({c.min_time(), c.max_time(), off});
       meta.num_samples += c.num_samples();
       ++meta.num_chunks;
@@ -226,7 +228,7 @@ absl::StatusOr<std::vector<std::shared_ptr<const ChunkedSeries>>> Block::Select(
       std::string_view data(buf.data() + head, len);
       uint32_t crc = base::crc32c::Extend(0, buf.data(), 1);
       crc = base::crc32c::Extend(crc, data.data(), data.size());
-      if (static_cast<uint8_t>(buf[0]) != kEncodingXor ||
+      if (!IsChunkEncoding(static_cast<uint8_t>(buf[0])) ||
           crc != base::DecodeFixed32(buf.data() + head + len)) {
         return Corrupt(
             absl::StrCat("chunk checksum mismatch at ", m.ref, " in ", dir_));
