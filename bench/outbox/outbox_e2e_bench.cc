@@ -7,7 +7,8 @@
 //                    [--payload=1024] [--rate=0 (msgs/s, 0 = as fast as
 //                    possible)] [--txn=10 (messages per producer
 //                    transaction)] [--producers=1] [--consumers=2]
-//                    [--warmup=2000]
+//                    [--warmup=2000] [--retention=0 (delete delivered
+//                    rows at delivery instead of keeping them 24 h)]
 //
 // Pipeline (all in this process, each stage on its own threads and
 // connections): producer transactions insert an `orders` row and enqueue
@@ -16,14 +17,19 @@
 // transaction (record id + insert an effect row), then ack. Latency is
 // measured from just before the enqueue to just after the consumer's
 // commit, from a timestamp carried in the payload.
+#include <dirent.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -50,6 +56,9 @@ struct Flags {
   int consumers = 2;
   int warmup = 2000;
   int producers = 1;
+  // Delivered rows: kept for the relay's retention (the default), or
+  // deleted at delivery (--retention=0).
+  bool keep_delivered = true;
 };
 
 Flags Parse(int argc, char** argv) {
@@ -68,11 +77,81 @@ Flags Parse(int argc, char** argv) {
     if (k == "--consumers") f.consumers = std::stoi(v);
     if (k == "--warmup") f.warmup = std::stoi(v);
     if (k == "--producers") f.producers = std::stoi(v);
+    if (k == "--retention") f.keep_delivered = v != "0";
   }
   return f;
 }
 
 int64_t NowNs() { return absl::GetCurrentTimeNanos(); }
+
+// CPU accounting, so a run on a shared machine still says what the
+// pipeline costs: seconds of CPU of this process, of nats-server (our
+// child) and of the PostgreSQL cluster (the postmaster, its live backends,
+// and the backends that have exited, through the postmaster's cutime).
+struct ProcStat {
+  pid_t ppid = 0;
+  double cpu = 0;       // utime + stime
+  double children = 0;  // cutime + cstime (waited-for children)
+};
+
+bool ReadProcStat(pid_t pid, ProcStat* out) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  if (!std::getline(in, line)) return false;
+  size_t close = line.rfind(')');
+  if (close == std::string::npos) return false;
+  std::istringstream rest(line.substr(close + 2));
+  std::vector<std::string> f;
+  std::string tok;
+  while (rest >> tok) f.push_back(tok);
+  if (f.size() < 15) return false;  // f[0] is field 3 (state)
+  double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  out->ppid = std::stoi(f[1]);
+  out->cpu = (std::stod(f[11]) + std::stod(f[12])) / tick;
+  out->children = (std::stod(f[13]) + std::stod(f[14])) / tick;
+  return true;
+}
+
+// CPU seconds of `root` and its live children (plus what its exited,
+// waited-for children used), skipping `self`.
+double TreeCpu(pid_t root, pid_t self = -1) {
+  double total = 0;
+  ProcStat st;
+  if (ReadProcStat(root, &st)) total += st.cpu + st.children;
+  DIR* d = opendir("/proc");
+  if (d == nullptr) return total;
+  while (dirent* e = readdir(d)) {
+    pid_t pid = atoi(e->d_name);
+    if (pid <= 0 || pid == self) continue;
+    if (ReadProcStat(pid, &st) && st.ppid == root) {
+      total += st.cpu + st.children;
+    }
+  }
+  closedir(d);
+  return total;
+}
+
+double SelfCpu() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+         ru.ru_stime.tv_usec / 1e6;
+}
+
+struct CpuSnapshot {
+  double self = 0, children = 0, pg = 0;
+};
+
+CpuSnapshot TakeCpu(pid_t postmaster) {
+  CpuSnapshot c;
+  c.self = SelfCpu();
+  // nats-server is our own child; its children are none.
+  c.children = TreeCpu(getpid(), getpid()) - c.self;
+  ProcStat me;
+  if (ReadProcStat(getpid(), &me)) c.children -= me.children;
+  if (postmaster > 0) c.pg = TreeCpu(postmaster);
+  return c;
+}
 
 // Where a relay's time goes: wraps its store and transport and sums the
 // wall time of each call.
@@ -104,6 +183,7 @@ class TimedStore : public RelayStore {
   absl::StatusOr<OutboxStats> Stats(absl::Time now) override {
     return inner_->Stats(now);
   }
+  void SetKeepDelivered(bool keep) override { inner_->SetKeepDelivered(keep); }
   absl::StatusOr<std::vector<Message>> ListDead(
       int limit, std::string_view after) override {
     return inner_->ListDead(limit, after);
@@ -167,6 +247,7 @@ int Main(int argc, char** argv) {
     return 1;
   }
   std::unique_ptr<testing::Postgres> postgres;
+  pid_t postmaster = -1;
   std::string producer_db, consumer_db;
   testing::ScopedTempDir scoped_dir("outbox_bench");
   const std::string& dir = scoped_dir.path();
@@ -179,6 +260,13 @@ int Main(int argc, char** argv) {
     postgres = std::move(*p);
     producer_db = *postgres->NewDatabase();
     consumer_db = *postgres->NewDatabase();
+    {
+      // The postmaster is the parent of any backend.
+      PGconn* c = PQconnectdb(producer_db.c_str());
+      ProcStat st;
+      if (ReadProcStat(PQbackendPID(c), &st)) postmaster = st.ppid;
+      PQfinish(c);
+    }
     for (const std::string& db : {producer_db, consumer_db}) {
       PGconn* c = PQconnectdb(db.c_str());
       if (!MigratePg(c).ok()) return 1;
@@ -254,18 +342,36 @@ int Main(int argc, char** argv) {
         last_ns.store(now);
         consumed.fetch_add(1);
       };
-      auto effect_sql = [](const Message& m) {
+      // The consumer's own effect: one row per message, through a prepared
+      // statement (as a consumer that cares about speed would write it).
+      sqlite3_stmt* effect = nullptr;
+      if (pg) {
+        PQclear(PQprepare(pconn, "effect", "INSERT INTO effects VALUES ($1)", 1,
+                          nullptr));
+      } else {
+        sqlite3_prepare_v2(sdb, "INSERT INTO effects VALUES (?1)", -1, &effect,
+                           nullptr);
+      }
+      auto effect_id = [](const Message& m) {
         int64_t id = 0;
         sscanf(m.payload.c_str(), "%ld", &id);
-        return absl::StrCat("INSERT INTO effects VALUES (", id, ")");
+        return id;
       };
       auto pg_handler = [&](PGconn* c, const Message& m) {
-        return Sql(c, effect_sql(m).c_str()) ? absl::OkStatus()
-                                             : absl::InternalError("effect");
+        std::string id = absl::StrCat(effect_id(m));
+        const char* v[1] = {id.c_str()};
+        PGresult* r = PQexecPrepared(c, "effect", 1, v, nullptr, nullptr, 0);
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        return ok ? absl::OkStatus() : absl::InternalError("effect");
       };
       auto sqlite_handler = [&](sqlite3* db, const Message& m) {
-        return Sql(db, effect_sql(m).c_str()) ? absl::OkStatus()
-                                              : absl::InternalError("effect");
+        sqlite3_reset(effect);
+        sqlite3_bind_int64(effect, 1, effect_id(m));
+        int rc = sqlite3_step(effect);
+        sqlite3_reset(effect);
+        return rc == SQLITE_DONE ? absl::OkStatus()
+                                 : absl::InternalError(sqlite3_errmsg(db));
       };
       auto single = [&](const Message& m) -> absl::StatusOr<InboxResult> {
         absl::StatusOr<InboxResult> r =
@@ -292,6 +398,7 @@ int Main(int argc, char** argv) {
       while (!stop.load()) consumer.PollOnce().IgnoreError();
       absl::MutexLock lock(&lat_mu);
       latencies.insert(latencies.end(), local.begin(), local.end());
+      sqlite3_finalize(effect);
       if (pconn != nullptr) PQfinish(pconn);
       if (sdb != nullptr) sqlite3_close(sdb);
     });
@@ -315,6 +422,7 @@ int Main(int argc, char** argv) {
     RelayOptions o;
     o.relay_id = absl::StrCat("relay", r);
     o.batch_size = 512;
+    if (!f.keep_delivered) o.retention = absl::ZeroDuration();
     // SQLite has no NOTIFY: a short idle poll bounds the added latency.
     o.poll_interval = pg ? absl::Milliseconds(200) : absl::Milliseconds(5);
     relays.push_back(std::make_unique<Relay>(stores.back().get(),
@@ -336,6 +444,7 @@ int Main(int argc, char** argv) {
   // Producers: each its own connection, transactions of --txn messages,
   // transaction t going to producer t % --producers.
   std::string filler(f.payload, 'x');
+  CpuSnapshot cpu_start = TakeCpu(postmaster);
   int64_t start_ns = NowNs();
   std::atomic<bool> failed{false};
   auto produce = [&](int p) {
@@ -407,6 +516,7 @@ int Main(int argc, char** argv) {
   while (consumed.load() < total && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(20));
   }
+  CpuSnapshot cpu_end = TakeCpu(postmaster);
   stop.store(true);
   for (auto& r : relays) r->Stop();
   for (auto& t : threads) t.join();
@@ -426,12 +536,22 @@ int Main(int argc, char** argv) {
     return latencies[i] / 1e6;
   };
   double secs = (last_ns.load() - first_measured_ns.load()) / 1e9;
+  double cpu_self = cpu_end.self - cpu_start.self,
+         cpu_nats = cpu_end.children - cpu_start.children,
+         cpu_pg = cpu_end.pg - cpu_start.pg;
+  double cpu_us = (cpu_self + cpu_nats + cpu_pg) / total * 1e6;
+  fprintf(stderr,
+          "cpu: bench %.2fs, nats-server %.2fs, postgres %.2fs = %.0f us per "
+          "message (all %d messages)\n",
+          cpu_self, cpu_nats, cpu_pg, cpu_us, total);
   double produce_secs = (produced_ns - start_ns) / 1e9;
-  printf("| %s | %d | %d | %d | %d | %s | %.0f | %.0f | %.1f | %.1f | %.1f |\n",
-         f.store.c_str(), f.relays, f.producers, f.consumers, f.messages,
-         f.rate > 0 ? absl::StrCat(static_cast<int>(f.rate)).c_str() : "max",
-         consumed.load() >= total ? f.messages / secs : 0.0,
-         total / produce_secs, pct(0.5), pct(0.99), pct(0.999));
+  printf(
+      "| %s | %d | %d | %d | %d | %s | %.0f | %.0f | %.1f | %.1f | %.1f | "
+      "%.0f |\n",
+      f.store.c_str(), f.relays, f.producers, f.consumers, f.messages,
+      f.rate > 0 ? absl::StrCat(static_cast<int>(f.rate)).c_str() : "max",
+      consumed.load() >= total ? f.messages / secs : 0.0, total / produce_secs,
+      pct(0.5), pct(0.99), pct(0.999), cpu_us);
   if (consumed.load() < total) {
     fprintf(stderr, "only %d of %d consumed before the deadline\n",
             consumed.load(), total);

@@ -44,6 +44,7 @@ Relay::Relay(RelayStore* store, Transport* transport, RelayOptions options,
   if (options_.relay_id.empty()) options_.relay_id = DefaultRelayId(rng_());
   options_.batch_size = std::max(1, options_.batch_size);
   options_.max_attempts = std::max(1, options_.max_attempts);
+  store_->SetKeepDelivered(options_.retention > absl::ZeroDuration());
 }
 
 absl::StatusOr<int> Relay::RunOnce() {

@@ -1,8 +1,11 @@
 #include "pantau/outbox/sqlite_store.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "sqlite_util.h"
@@ -75,12 +78,30 @@ absl::Status InWriteTx(sqlite3* db, F&& body) {
   return s;
 }
 
+// Busy handler: SQLite's own busy timeout sleeps longer and longer, up to
+// 100 ms between attempts, so a writer that just missed the lock waits far
+// longer than the holder keeps it (a relay or producer transaction takes
+// about a millisecond). Poll every 0.2 ms for the first 10 ms, then every
+// millisecond, until the timeout (in `arg`, milliseconds) has passed.
+int PollWriteLock(void* arg, int count) {
+  int64_t timeout_ms = static_cast<int64_t>(reinterpret_cast<intptr_t>(arg));
+  constexpr int kFast = 50;
+  int64_t waited_us =
+      count < kFast ? count * 200 : kFast * 200 + (count - kFast) * 1000;
+  if (waited_us >= timeout_ms * 1000) return 0;
+  usleep(count < kFast ? 200 : 1000);
+  return 1;
+}
+
 }  // namespace
 
 absl::Status ConfigureSqliteConnection(sqlite3* db,
                                        absl::Duration busy_timeout) {
-  sqlite3_busy_timeout(
-      db, static_cast<int>(absl::ToInt64Milliseconds(busy_timeout)));
+  // The timeout travels in the handler's argument: the connection is the
+  // application's, with no other place to keep it.
+  int64_t ms = std::max<int64_t>(0, absl::ToInt64Milliseconds(busy_timeout));
+  sqlite3_busy_handler(db, &PollWriteLock,
+                       reinterpret_cast<void*>(static_cast<intptr_t>(ms)));
   PANTAU_RETURN_IF_ERROR(SqliteExec(db, "PRAGMA journal_mode=WAL"));
   return SqliteExec(db, "PRAGMA synchronous=NORMAL");
 }
@@ -127,50 +148,115 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
   return store;
 }
 
-SqliteStore::~SqliteStore() { sqlite3_close_v2(db_); }
+SqliteStore::~SqliteStore() {
+  for (sqlite3_stmt* q : {scan_, lease_, done_, delete_, fail_, release_}) {
+    sqlite3_finalize(q);
+  }
+  sqlite3_close_v2(db_);
+}
+
+absl::Status SqliteStore::Prepared(sqlite3_stmt** stmt, const char* sql) {
+  if (*stmt != nullptr) {
+    sqlite3_reset(*stmt);
+    sqlite3_clear_bindings(*stmt);
+    return absl::OkStatus();
+  }
+  int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt,
+                              nullptr);
+  if (rc != SQLITE_OK) {
+    *stmt = nullptr;
+    return SqliteError(db_, rc, "prepare");
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::vector<Message>> SqliteStore::Claim(std::string_view owner,
                                                         int limit,
                                                         absl::Time now,
                                                         absl::Duration lease) {
-  std::vector<std::pair<int64_t, Message>> rows;
+  std::vector<Message> out;
+  int64_t now_ms = absl::ToUnixMillis(now);
+  int64_t until_ms = absl::ToUnixMillis(now + lease);
   absl::Status s = InWriteTx(db_, [&]() -> absl::Status {
-    Stmt q;
-    PANTAU_RETURN_IF_ERROR(q.Prepare(
-        db_, absl::StrCat(
-                 // c: the earliest due, unleased rows; h: each of their
-                 // keys' earliest pending row. A key is taken only when
-                 // that row is in c (so c holds a prefix of the key).
-                 "WITH c AS (SELECT seq, key FROM pantau_outbox "
-                 "WHERE state = 0 AND next_attempt_at <= ?3 "
-                 "AND lease_until <= ?3 ORDER BY seq LIMIT ?4), "
-                 "h AS (SELECT k.key, (SELECT min(p.seq) FROM pantau_outbox p "
-                 "WHERE p.state = 0 AND p.key = k.key) AS head "
-                 "FROM (SELECT DISTINCT key FROM c) k) "
-                 "UPDATE pantau_outbox SET lease_owner = ?1, lease_until = ?2 "
-                 "WHERE seq IN (SELECT c.seq FROM c JOIN h ON h.key = c.key "
-                 "WHERE h.head IN (SELECT seq FROM c)) RETURNING ",
-                 kColumns)
-                 .c_str()));
-    q.BindText(1, owner);
-    q.BindInt(2, absl::ToUnixMillis(now + lease));
-    q.BindInt(3, absl::ToUnixMillis(now));
-    q.BindInt(4, limit);
-    while (true) {
-      PANTAU_ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      PANTAU_ASSIGN_OR_RETURN(Message m, ReadRow(q));
-      rows.emplace_back(q.Int(0), std::move(m));
+    // One walk over the pending rows in sequence order decides the batch:
+    // a row that is not due (retry later) or leased by another relay
+    // blocks its key, and every later row of a blocked key is left out, so
+    // the batch holds a prefix of each key's pending messages (store.h).
+    // The walk stops at `limit` rows taken; within the write transaction
+    // nothing changes underneath it.
+    PANTAU_RETURN_IF_ERROR(Prepared(
+        &scan_,
+        "SELECT seq, key, next_attempt_at, lease_until FROM pantau_outbox "
+        "WHERE state = 0 ORDER BY seq"));
+    std::vector<int64_t> take;
+    take.reserve(limit);
+    absl::flat_hash_set<std::string> blocked;
+    while (static_cast<int>(take.size()) < limit) {
+      int rc = sqlite3_step(scan_);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return SqliteError(db_, rc, "claim scan");
+      const char* k =
+          reinterpret_cast<const char*>(sqlite3_column_text(scan_, 1));
+      absl::string_view key(k == nullptr ? "" : k,
+                            sqlite3_column_bytes(scan_, 1));
+      bool due = sqlite3_column_int64(scan_, 2) <= now_ms &&
+                 sqlite3_column_int64(scan_, 3) <= now_ms;
+      if (!blocked.empty() && blocked.contains(key)) continue;
+      if (!due) {
+        blocked.emplace(key);
+        continue;
+      }
+      take.push_back(sqlite3_column_int64(scan_, 0));
+    }
+    sqlite3_reset(scan_);
+    if (take.empty()) return absl::OkStatus();
+    PANTAU_RETURN_IF_ERROR(Prepared(
+        &lease_, absl::StrCat("UPDATE pantau_outbox SET lease_owner = ?1, "
+                              "lease_until = ?2 WHERE seq = ?3 RETURNING ",
+                              kColumns)
+                     .c_str()));
+    sqlite3_bind_text(lease_, 1, owner.data(), static_cast<int>(owner.size()),
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_int64(lease_, 2, until_ms);
+    out.reserve(take.size());
+    for (int64_t seq : take) {
+      sqlite3_bind_int64(lease_, 3, seq);
+      int rc = sqlite3_step(lease_);
+      if (rc != SQLITE_ROW) {
+        sqlite3_reset(lease_);
+        return SqliteError(db_, rc, "claim lease");
+      }
+      Message m;
+      auto text = [&](int col) {
+        const void* p = sqlite3_column_blob(lease_, col);
+        int n = sqlite3_column_bytes(lease_, col);
+        return p == nullptr ? std::string()
+                            : std::string(static_cast<const char*>(p), n);
+      };
+      m.id = text(1);
+      m.topic = text(2);
+      m.key = text(3);
+      m.type = text(4);
+      m.payload = text(5);
+      auto headers = DecodeHeaders(text(6));
+      if (!headers.ok()) {
+        sqlite3_reset(lease_);
+        return headers.status();
+      }
+      m.headers = *std::move(headers);
+      m.created_at = absl::FromUnixMillis(sqlite3_column_int64(lease_, 7));
+      m.attempts = static_cast<int>(sqlite3_column_int64(lease_, 8));
+      m.next_attempt_at = absl::FromUnixMillis(sqlite3_column_int64(lease_, 9));
+      m.last_error = text(10);
+      // Step to the end so the UPDATE completes before the next row.
+      rc = sqlite3_step(lease_);
+      sqlite3_reset(lease_);
+      if (rc != SQLITE_DONE) return SqliteError(db_, rc, "claim lease");
+      out.push_back(std::move(m));
     }
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
-  // RETURNING gives no order guarantee; publish order is sequence order.
-  std::sort(rows.begin(), rows.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<Message> out;
-  out.reserve(rows.size());
-  for (auto& [seq, m] : rows) out.push_back(std::move(m));
   return out;
 }
 
@@ -179,39 +265,53 @@ absl::Status SqliteStore::Complete(std::string_view owner,
                                    absl::Time now) {
   if (outcomes.empty()) return absl::OkStatus();
   return InWriteTx(db_, [&]() -> absl::Status {
-    Stmt ok, fail, skip;
+    // Every statement checks the lease: a relay whose lease ran out must
+    // not record over the relay that took the row since.
     PANTAU_RETURN_IF_ERROR(
-        ok.Prepare(db_,
-                   "UPDATE pantau_outbox SET state = 1, delivered_at = ?1, "
-                   "attempts = attempts + 1, lease_owner = '', lease_until = 0 "
-                   "WHERE id = ?2 AND state = 0 AND lease_owner = ?3"));
-    PANTAU_RETURN_IF_ERROR(fail.Prepare(
-        db_,
+        Prepared(&done_,
+                 "UPDATE pantau_outbox SET state = 1, delivered_at = ?1, "
+                 "attempts = attempts + 1, lease_owner = '', lease_until = 0 "
+                 "WHERE id = ?2 AND state = 0 AND lease_owner = ?3"));
+    PANTAU_RETURN_IF_ERROR(
+        Prepared(&delete_,
+                 "DELETE FROM pantau_outbox WHERE id = ?2 AND state = 0 "
+                 "AND lease_owner = ?3"));
+    PANTAU_RETURN_IF_ERROR(Prepared(
+        &fail_,
         "UPDATE pantau_outbox SET state = ?1, attempts = attempts + 1, "
         "last_error = ?2, next_attempt_at = ?3, lease_owner = '', "
         "lease_until = 0 WHERE id = ?4 AND state = 0 AND lease_owner = ?5"));
-    PANTAU_RETURN_IF_ERROR(skip.Prepare(
-        db_,
-        "UPDATE pantau_outbox SET lease_owner = '', lease_until = 0 "
-        "WHERE id = ?1 AND state = 0 AND lease_owner = ?2"));
+    PANTAU_RETURN_IF_ERROR(
+        Prepared(&release_,
+                 "UPDATE pantau_outbox SET lease_owner = '', lease_until = 0 "
+                 "WHERE id = ?1 AND state = 0 AND lease_owner = ?2"));
+    auto bind = [](sqlite3_stmt* q, int i, std::string_view v) {
+      sqlite3_bind_text(q, i, v.data(), static_cast<int>(v.size()),
+                        SQLITE_STATIC);
+    };
+    int64_t at = absl::ToUnixMillis(now);
     for (const Outcome& o : outcomes) {
-      Stmt& q = o.delivered ? ok : o.skipped ? skip : fail;
-      sqlite3_reset(q.get());
+      sqlite3_stmt* q;
       if (o.skipped) {
-        q.BindText(1, o.id);
-        q.BindText(2, owner);
+        q = release_;
+        bind(q, 1, o.id);
+        bind(q, 2, owner);
       } else if (o.delivered) {
-        q.BindInt(1, absl::ToUnixMillis(now));
-        q.BindText(2, o.id);
-        q.BindText(3, owner);
+        q = keep_delivered_ ? done_ : delete_;
+        if (keep_delivered_) sqlite3_bind_int64(q, 1, at);
+        bind(q, 2, o.id);
+        bind(q, 3, owner);
       } else {
-        q.BindInt(1, o.dead ? 2 : 0);
-        q.BindText(2, o.error);
-        q.BindInt(3, absl::ToUnixMillis(o.next_attempt_at));
-        q.BindText(4, o.id);
-        q.BindText(5, owner);
+        q = fail_;
+        sqlite3_bind_int64(q, 1, o.dead ? 2 : 0);
+        bind(q, 2, o.error);
+        sqlite3_bind_int64(q, 3, absl::ToUnixMillis(o.next_attempt_at));
+        bind(q, 4, o.id);
+        bind(q, 5, owner);
       }
-      PANTAU_RETURN_IF_ERROR(q.Run());
+      int rc = sqlite3_step(q);
+      sqlite3_reset(q);
+      if (rc != SQLITE_DONE) return SqliteError(db_, rc, "complete");
     }
     return absl::OkStatus();
   });

@@ -3,6 +3,8 @@
 #include <sqlite3.h>
 
 #include "gtest/gtest.h"
+#include "pantau/outbox/memory_transport.h"
+#include "pantau/outbox/relay.h"
 #include "test_util.h"
 
 namespace pantau::outbox {
@@ -222,6 +224,26 @@ TEST_F(SqliteStoreTest, CleanupDeletesOnlyOldDeliveredRows) {
   clock_.Advance(absl::Hours(1));
   EXPECT_EQ(*store_->CleanupDelivered(clock_.Now()), 1);
   EXPECT_EQ(QueryInt(app_, "SELECT count(*) FROM pantau_outbox"), 1);
+}
+
+TEST_F(SqliteStoreTest, ZeroRetentionDeletesDeliveredRowsAtOnce) {
+  Commit(Msg("a"));
+  std::string b = Commit(Msg("b"));
+  // A relay with retention 0 switches its store to delete on delivery.
+  MemoryTransport transport;
+  transport.SetPublishHook([&](const Message& m) {
+    return m.id == b ? absl::UnavailableError("down") : absl::OkStatus();
+  });
+  Relay relay(store_.get(), &transport, {.retention = absl::ZeroDuration()},
+              &clock_);
+  ASSERT_EQ(*relay.RunOnce(), 2);
+  // The delivered row is gone; the failed one waits for its retry.
+  EXPECT_EQ(QueryInt(app_, "SELECT count(*) FROM pantau_outbox"), 1);
+  EXPECT_EQ(QueryInt(app_,
+                     "SELECT count(*) FROM pantau_outbox WHERE state = 0 "
+                     "AND attempts = 1"),
+            1);
+  EXPECT_EQ(*store_->CleanupDelivered(clock_.Now() + absl::Hours(48)), 0);
 }
 
 TEST_F(SqliteStoreTest, MigrationIsIdempotentAndRefusesNewerSchema) {

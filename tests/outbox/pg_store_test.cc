@@ -171,6 +171,33 @@ TEST_F(PgStoreTest, TwoRelaysShareWorkAndKeepPerKeyOrder) {
   EXPECT_EQ(store_->Stats(absl::Now())->pending, 0);
 }
 
+TEST_F(PgStoreTest, ClaimHoldsRowsUntilCompleteAndARelayThatDiesLetsGo) {
+  std::string id = Enqueue("k", "m1");
+  auto second = PgStore::Open(conninfo_);
+  ASSERT_TRUE(second.ok()) << second.status();
+  auto mine = store_->Claim("a", 10, clock_.Now(), absl::Seconds(30));
+  ASSERT_TRUE(mine.ok()) << mine.status();
+  ASSERT_EQ(mine->size(), 1u);
+  auto theirs = (*second)->Claim("b", 10, clock_.Now(), absl::Seconds(30));
+  ASSERT_TRUE(theirs.ok()) << theirs.status();
+  EXPECT_TRUE(theirs->empty()) << "a claimed row went to a second relay";
+  // The first relay dies mid-round: its connection, and the claim, go.
+  store_.reset();
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  do {
+    theirs = (*second)->Claim("b", 10, clock_.Now(), absl::Seconds(30));
+    ASSERT_TRUE(theirs.ok()) << theirs.status();
+  } while (theirs->empty() && absl::Now() < deadline);
+  ASSERT_EQ(theirs->size(), 1u);
+  EXPECT_EQ((*theirs)[0].id, id);
+  // Retention zero: the delivered row is deleted at once.
+  (*second)->SetKeepDelivered(false);
+  ASSERT_TRUE((*second)
+                  ->Complete("b", {{.id = id, .delivered = true}}, clock_.Now())
+                  .ok());
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM pantau_outbox"), 0);
+}
+
 TEST_F(PgStoreTest, NotifyWakesAnIdleRelay) {
   // Drain any notification from setup first.
   ASSERT_TRUE(store_->WaitForWork(absl::Milliseconds(1)).ok());

@@ -1,7 +1,11 @@
 // The PostgreSQL store (libpq). Several relays may share one database:
-// claims use FOR UPDATE SKIP LOCKED and a lease, so each message has one
-// owner at a time, and a statement trigger NOTIFYs `pantau_outbox` on
-// insert so idle relays wake without waiting for their poll interval.
+// a claim locks its rows FOR UPDATE SKIP LOCKED in a transaction that
+// stays open until Complete records the outcome and commits, so each
+// message has one owner at a time without writing a lease into the row. A
+// relay that dies loses its connection and with it the claim; one that
+// hangs is cut off after the lease (idle_in_transaction_session_timeout).
+// A statement trigger NOTIFYs `pantau_outbox` on insert so idle relays
+// wake without waiting for their poll interval.
 //
 // Link `pantau_outbox_pg`.
 //
@@ -44,6 +48,7 @@ class PgStore : public RelayStore {
                         const std::vector<Outcome>& outcomes,
                         absl::Time now) override;
   absl::StatusOr<OutboxStats> Stats(absl::Time now) override;
+  void SetKeepDelivered(bool keep) override { keep_delivered_ = keep; }
   absl::StatusOr<std::vector<Message>> ListDead(
       int limit, std::string_view after_id) override;
   absl::StatusOr<int64_t> Replay(const std::vector<std::string>& ids,
@@ -62,6 +67,7 @@ class PgStore : public RelayStore {
   PGconn* conn_;
   PGconn* listen_;
   int wake_fd_;  // eventfd, written by Wake()
+  bool keep_delivered_ = true;
 };
 
 // Writes messages on the application's connection inside its open

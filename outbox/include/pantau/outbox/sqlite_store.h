@@ -52,6 +52,7 @@ class SqliteStore : public RelayStore {
                         const std::vector<Outcome>& outcomes,
                         absl::Time now) override;
   absl::StatusOr<OutboxStats> Stats(absl::Time now) override;
+  void SetKeepDelivered(bool keep) override { keep_delivered_ = keep; }
   absl::StatusOr<std::vector<Message>> ListDead(
       int limit, std::string_view after_id) override;
   absl::StatusOr<int64_t> Replay(const std::vector<std::string>& ids,
@@ -65,9 +66,19 @@ class SqliteStore : public RelayStore {
 
  private:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
+  // Prepares `*stmt` from `sql` once and keeps it (statements of the hot
+  // path are compiled once per connection, not once per round).
+  absl::Status Prepared(sqlite3_stmt** stmt, const char* sql);
   sqlite3* db_;
+  sqlite3_stmt* scan_ = nullptr;     // pending rows in sequence order
+  sqlite3_stmt* lease_ = nullptr;    // lease one row, returning it
+  sqlite3_stmt* done_ = nullptr;     // mark delivered
+  sqlite3_stmt* delete_ = nullptr;   // delete delivered
+  sqlite3_stmt* fail_ = nullptr;     // record a failed attempt
+  sqlite3_stmt* release_ = nullptr;  // release a skipped row
   absl::Mutex wake_mu_;
   bool woken_ ABSL_GUARDED_BY(wake_mu_) = false;
+  bool keep_delivered_ = true;
 };
 
 // Writes messages on the application's connection, inside the

@@ -59,6 +59,11 @@ class RelayStore {
                                 const std::vector<Outcome>& outcomes,
                                 absl::Time now) = 0;
   virtual absl::StatusOr<OutboxStats> Stats(absl::Time now) = 0;
+  // Whether Complete keeps delivered rows (state delivered, deleted by
+  // CleanupDelivered after the retention; the default) or deletes them at
+  // once, which spares rewriting each row and is the cheaper path. The
+  // relay sets it from RelayOptions::retention (zero: delete at once).
+  virtual void SetKeepDelivered(bool keep) { (void)keep; }
 
   // Dead letters in id order, starting after `after_id` (empty: first).
   virtual absl::StatusOr<std::vector<Message>> ListDead(
