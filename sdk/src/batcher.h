@@ -9,19 +9,25 @@
 // export function (or dropped), up to their timeout.
 //
 // Thread safety: all methods are safe to call concurrently.
+//
+// The lock is a std::mutex, not an absl::Mutex: Debian's Abseil is built
+// without NDEBUG, so every absl::Mutex lock runs deadlock detection (about
+// 300 extra instructions) unless the program switched it off, and Push is
+// on the path of every sampled span and exported log record.
 #ifndef PANTAU_SDK_SRC_BATCHER_H_
 #define PANTAU_SDK_SRC_BATCHER_H_
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "pantau/sdk/batch_options.h"
@@ -32,81 +38,98 @@ template <typename T>
 class Batcher {
  public:
   using ExportFn = std::function<absl::Status(std::vector<T>&)>;
+  // Takes the items of an exported batch (on the worker, outside the
+  // lock), e.g. to reuse them; must leave the vector empty.
+  using RecycleFn = std::function<void(std::vector<T>&)>;
 
-  Batcher(BatchOptions options, ExportFn fn)
-      : options_(options), export_(std::move(fn)) {
+  Batcher(BatchOptions options, ExportFn fn, RecycleFn recycle = nullptr)
+      : options_(options),
+        export_(std::move(fn)),
+        recycle_(std::move(recycle)) {
     if (options_.max_batch_size == 0) options_.max_batch_size = 1;
     if (options_.max_queue_size < options_.max_batch_size) {
       options_.max_queue_size = options_.max_batch_size;
     }
+    ring_.resize(options_.max_queue_size);
     worker_ = std::thread([this] { Run(); });
   }
   ~Batcher() { Shutdown(absl::InfiniteDuration()).IgnoreError(); }
 
   void Push(T item) {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (stopping_) {
       ++dropped_;
-      return;
+      lock.unlock();
+      return;  // `item` is destroyed outside the lock
     }
-    if (queue_.size() >= options_.max_queue_size) {
-      queue_.pop_front();
+    if (size_ == ring_.size()) {
+      // Full: the new item takes the oldest one's slot.
+      std::swap(ring_[head_], item);
+      if (++head_ == ring_.size()) head_ = 0;
       ++dropped_;
       ++done_;
+    } else {
+      size_t tail = head_ + size_;
+      if (tail >= ring_.size()) tail -= ring_.size();
+      ring_[tail] = std::move(item);
+      ++size_;
     }
-    queue_.push_back(std::move(item));
     ++accepted_;
     // Wake the worker only when a batch is full: signalling on every push
     // would cost each span a futex call.
-    if (queue_.size() == options_.max_batch_size) work_cv_.Signal();
+    bool wake = size_ == options_.max_batch_size;
+    lock.unlock();
+    if (wake) work_cv_.notify_one();
   }
 
   absl::Status ForceFlush(absl::Duration timeout) {
-    absl::MutexLock lock(&mu_);
-    return FlushLocked(timeout);
+    std::unique_lock<std::mutex> lock(mu_);
+    return FlushLocked(lock, timeout);
   }
 
   absl::Status Shutdown(absl::Duration timeout) {
     absl::Status status;
     {
-      absl::MutexLock lock(&mu_);
+      std::unique_lock<std::mutex> lock(mu_);
       if (stopping_) return absl::OkStatus();
-      status = FlushLocked(timeout);
+      status = FlushLocked(lock, timeout);
       stopping_ = true;
-      work_cv_.Signal();
     }
+    work_cv_.notify_one();
     if (worker_.joinable()) worker_.join();
     return status;
   }
 
   uint64_t dropped() const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return dropped_;
   }
   uint64_t exported() const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return exported_;
   }
   uint64_t failed() const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return failed_;
   }
 
  private:
-  absl::Status FlushLocked(absl::Duration timeout)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  using Clock = std::chrono::steady_clock;
+
+  static Clock::time_point Deadline(absl::Duration timeout) {
+    if (timeout >= absl::Hours(24 * 365)) return Clock::time_point::max();
+    return Clock::now() + absl::ToChronoNanoseconds(timeout);
+  }
+
+  // Requires `lock` to hold mu_.
+  absl::Status FlushLocked(std::unique_lock<std::mutex>& lock,
+                           absl::Duration timeout) {
     const uint64_t target = accepted_;
     const uint64_t failed_before = failed_;
     ++flush_waiters_;
-    work_cv_.Signal();
-    absl::Time deadline = absl::Now() + timeout;
-    bool done = true;
-    while (done_ < target) {
-      if (done_cv_.WaitWithDeadline(&mu_, deadline) && done_ < target) {
-        done = false;
-        break;
-      }
-    }
+    work_cv_.notify_one();
+    bool done = done_cv_.wait_until(lock, Deadline(timeout),
+                                    [&] { return done_ >= target; });
     --flush_waiters_;
     if (!done) return absl::DeadlineExceededError("flush timed out");
     if (failed_ != failed_before) {
@@ -116,34 +139,39 @@ class Batcher {
     return absl::OkStatus();
   }
 
-  bool ReadyLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return stopping_ || queue_.size() >= options_.max_batch_size ||
-           (flush_waiters_ > 0 && !queue_.empty());
+  // Requires mu_.
+  bool ReadyLocked() const {
+    return stopping_ || size_ >= options_.max_batch_size ||
+           (flush_waiters_ > 0 && size_ > 0);
   }
 
   void Run() {
     std::vector<T> batch;
-    absl::MutexLock lock(&mu_);
-    absl::Time deadline = absl::Now() + options_.schedule_delay;
+    std::unique_lock<std::mutex> lock(mu_);
+    const auto delay = absl::ToChronoNanoseconds(
+        std::min(options_.schedule_delay, absl::Hours(24 * 365)));
+    Clock::time_point deadline = Clock::now() + delay;
     while (true) {
-      while (!ReadyLocked()) {
-        if (work_cv_.WaitWithDeadline(&mu_, deadline)) break;  // timed out
-      }
-      if (queue_.empty()) {
+      // Until there is work or the schedule delay has passed.
+      work_cv_.wait_until(lock, deadline, [&] { return ReadyLocked(); });
+      if (size_ == 0) {
         if (stopping_) return;
-        deadline = absl::Now() + options_.schedule_delay;
+        deadline = Clock::now() + delay;
         continue;
       }
-      size_t n = std::min(queue_.size(), options_.max_batch_size);
+      size_t n = std::min(size_, options_.max_batch_size);
       batch.clear();
       for (size_t i = 0; i < n; ++i) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+        batch.push_back(std::move(ring_[head_]));
+        if (++head_ == ring_.size()) head_ = 0;
       }
-      mu_.Unlock();
+      size_ -= n;
+      lock.unlock();
       absl::Status status = export_(batch);
-      batch.clear();  // free the items outside the lock
-      mu_.Lock();
+      // Free or recycle the items outside the lock.
+      if (recycle_) recycle_(batch);
+      batch.clear();
+      lock.lock();
       done_ += n;
       if (status.ok()) {
         exported_ += n;
@@ -151,29 +179,33 @@ class Batcher {
         failed_ += n;
         last_error_ = std::string(status.message());
       }
-      done_cv_.SignalAll();
-      if (queue_.size() < options_.max_batch_size) {
-        deadline = absl::Now() + options_.schedule_delay;
-      }
+      done_cv_.notify_all();
+      if (size_ < options_.max_batch_size) deadline = Clock::now() + delay;
     }
   }
 
   BatchOptions options_;
   ExportFn export_;
-  mutable absl::Mutex mu_;
-  absl::CondVar work_cv_;  // worker: a batch is full, flush or stop
-  absl::CondVar done_cv_;  // flushers: done_ moved
-  std::deque<T> queue_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  int flush_waiters_ ABSL_GUARDED_BY(mu_) = 0;
+  RecycleFn recycle_;
+  // Everything below up to worker_ is guarded by mu_.
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;  // worker: a batch is full, flush or stop
+  std::condition_variable done_cv_;  // flushers: done_ moved
+  // A ring of max_queue_size slots; the queue is size_ items from head_.
+  // (A fixed ring rather than a deque: no allocation per push.)
+  std::vector<T> ring_;
+  size_t head_ = 0;
+  size_t size_ = 0;
+  bool stopping_ = false;
+  int flush_waiters_ = 0;
   // accepted_: items ever queued; done_: of those, exported, failed or
   // dropped. A flush waits for done_ to reach accepted_ at its start.
-  uint64_t accepted_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t done_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t exported_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t failed_ ABSL_GUARDED_BY(mu_) = 0;
-  std::string last_error_ ABSL_GUARDED_BY(mu_);
+  uint64_t accepted_ = 0;
+  uint64_t done_ = 0;
+  uint64_t dropped_ = 0;
+  uint64_t exported_ = 0;
+  uint64_t failed_ = 0;
+  std::string last_error_;
   std::thread worker_;
 };
 

@@ -51,20 +51,18 @@ bool AllZero(const std::array<uint8_t, N>& bytes) {
 // dynamically initialised thread_local would pay on every span.
 __attribute__((tls_model("initial-exec"))) thread_local uint64_t rng_state = 0;
 
-uint64_t Seed() {
+__attribute__((noinline)) uint64_t Seed() {
   std::random_device rd;
   uint64_t s = 0;
   while (s == 0) s = (static_cast<uint64_t>(rd()) << 32) ^ rd();
   return s;
 }
 
-}  // namespace
-
-namespace internal {
-uint64_t RandomU64() {
-  // splitmix64.
+// splitmix64; inlined into the id makers below, which run once or twice
+// per span.
+inline uint64_t NextRandom() {
   uint64_t s = rng_state;
-  if (s == 0) s = Seed();
+  if (__builtin_expect(s == 0, 0)) s = Seed();
   s += 0x9e3779b97f4a7c15ULL;
   rng_state = s;
   uint64_t z = s;
@@ -72,6 +70,11 @@ uint64_t RandomU64() {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
+
+}  // namespace
+
+namespace internal {
+uint64_t RandomU64() { return NextRandom(); }
 }  // namespace internal
 
 bool TraceId::IsValid() const { return !AllZero(bytes); }
@@ -82,12 +85,14 @@ std::optional<TraceId> TraceId::FromHex(std::string_view hex) {
   return id;
 }
 TraceId TraceId::Random() {
-  TraceId id;
+  uint64_t a, b;
   do {
-    uint64_t a = internal::RandomU64(), b = internal::RandomU64();
-    std::memcpy(id.bytes.data(), &a, 8);
-    std::memcpy(id.bytes.data() + 8, &b, 8);
-  } while (!id.IsValid());
+    a = NextRandom();
+    b = NextRandom();
+  } while (a == 0 && b == 0);
+  TraceId id;
+  std::memcpy(id.bytes.data(), &a, 8);
+  std::memcpy(id.bytes.data() + 8, &b, 8);
   return id;
 }
 
@@ -99,11 +104,12 @@ std::optional<SpanId> SpanId::FromHex(std::string_view hex) {
   return id;
 }
 SpanId SpanId::Random() {
-  SpanId id;
+  uint64_t a;
   do {
-    uint64_t a = internal::RandomU64();
-    std::memcpy(id.bytes.data(), &a, 8);
-  } while (!id.IsValid());
+    a = NextRandom();
+  } while (a == 0);
+  SpanId id;
+  std::memcpy(id.bytes.data(), &a, 8);
   return id;
 }
 

@@ -1,13 +1,18 @@
 #include "pantau/sdk/span_processor.h"
 
 #include "batcher.h"
+#include "span_pool.h"
 
 namespace pantau::sdk {
 
 struct BatchSpanProcessor::Impl {
   Impl(BatchOptions options,
        internal::Batcher<std::unique_ptr<SpanData>>::ExportFn fn)
-      : batcher(options, std::move(fn)) {}
+      : batcher(options, std::move(fn),
+                [](std::vector<std::unique_ptr<SpanData>>& batch) {
+                  // Exported spans go back to Tracer::StartSpan.
+                  internal::RecycleSpanData(batch);
+                }) {}
   internal::Batcher<std::unique_ptr<SpanData>> batcher;
 };
 

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "pantau/sdk/semconv.h"
+#include "span_pool.h"
 
 namespace pantau::sdk {
 
@@ -26,18 +27,20 @@ Span& Span::operator=(Span&& other) noexcept {
 
 void Span::SetAttributeValue(AttributeKey key, AttributeValue value) {
   if (data_ == nullptr) return;
+  if (AttributeValue* slot = AttributeSlot(key)) *slot = std::move(value);
+}
+
+AttributeValue* Span::AttributeSlot(AttributeKey& key) {
   std::string_view name = key.view();
-  for (Attribute& a : data_->attributes) {
-    if (a.name() == name) {
-      a.value = std::move(value);
-      return;
-    }
+  Attributes& attrs = data_->attributes;
+  for (Attribute& a : attrs) {
+    if (a.name() == name) return &a.value;
   }
-  if (data_->attributes.size() >= data_->max_attributes) {
+  if (attrs.size() >= data_->max_attributes) {
     ++data_->dropped_attributes;
-    return;
+    return nullptr;
   }
-  data_->attributes.push_back({std::move(key), std::move(value)});
+  return &attrs.emplace_back(std::move(key)).value;
 }
 
 void Span::AddEvent(std::string name, Attributes attributes,
@@ -79,11 +82,19 @@ void Span::RecordException(std::string_view type, std::string_view message) {
                          {semconv::kExceptionMessage, std::string(message)}});
 }
 
-void Span::End(int64_t end_time_unix_nano) {
-  if (data_ == nullptr) return;
+void Span::EndRecording(int64_t end_time_unix_nano) {
   data_->end_time_unix_nano =
       end_time_unix_nano != 0 ? end_time_unix_nano : provider_->NowUnixNano();
   provider_->OnEnd(std::move(data_));
+}
+
+Span::Span(const TraceId& trace_id, const SpanId& span_id,
+           const SpanContext* parent) {
+  context_.trace_id = trace_id;
+  context_.span_id = span_id;
+  if (parent != nullptr && !parent->trace_state.empty()) {
+    context_.trace_state = parent->trace_state;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -101,14 +112,12 @@ Span Tracer::StartSpan(std::string_view name, StartSpanOptions options) const {
       !provider_->shut_down_.load(std::memory_order_relaxed) &&
       provider_->sampler_->ShouldSample({parent, trace_id, name, options.kind});
   if (!sampled) {
-    SpanContext ctx;
-    ctx.trace_id = trace_id;
-    ctx.span_id = SpanId::Random();
-    ctx.trace_flags = 0;
-    if (parent != nullptr) ctx.trace_state = parent->trace_state;
-    return Span(std::move(ctx));
+    // Non-recording: only the context, built in the returned handle.
+    return Span(trace_id, SpanId::Random(), parent);
   }
-  auto data = std::make_unique<SpanData>();
+  // Recycled: its name and attribute storage are usually big enough
+  // already, so the span allocates nothing.
+  std::unique_ptr<SpanData> data = internal::NewSpanData();
   data->context.trace_id = trace_id;
   data->context.span_id = SpanId::Random();
   data->context.trace_flags = kTraceFlagSampled;
@@ -117,7 +126,7 @@ Span Tracer::StartSpan(std::string_view name, StartSpanOptions options) const {
     data->parent_span_id = parent->span_id;
     data->parent_is_remote = parent->is_remote;
   }
-  data->name = std::string(name);
+  data->name.assign(name.data(), name.size());
   data->kind = options.kind;
   data->start_time_unix_nano = options.start_time_unix_nano != 0
                                    ? options.start_time_unix_nano
@@ -128,16 +137,23 @@ Span Tracer::StartSpan(std::string_view name, StartSpanOptions options) const {
   data->max_links = limits.max_links;
   data->resource = &provider_->resource_;
   data->scope = &scope_;
-  data->attributes = std::move(options.attributes);
-  if (data->attributes.capacity() < 8) data->attributes.reserve(8);
-  if (data->attributes.size() > limits.max_attributes) {
-    data->dropped_attributes = data->attributes.size() - limits.max_attributes;
-    data->attributes.resize(limits.max_attributes);
+  // Element-wise moves keep the recycled vectors' capacity.
+  Attributes& attrs = options.attributes;
+  if (attrs.size() > limits.max_attributes) {
+    data->dropped_attributes = attrs.size() - limits.max_attributes;
+    attrs.resize(limits.max_attributes);
   }
-  data->links = std::move(options.links);
-  if (data->links.size() > limits.max_links) {
-    data->dropped_links = data->links.size() - limits.max_links;
-    data->links.resize(limits.max_links);
+  if (data->attributes.capacity() < 8) data->attributes.reserve(8);
+  data->attributes.assign(std::make_move_iterator(attrs.begin()),
+                          std::make_move_iterator(attrs.end()));
+  std::vector<SpanLink>& links = options.links;
+  if (!links.empty()) {
+    if (links.size() > limits.max_links) {
+      data->dropped_links = links.size() - limits.max_links;
+      links.resize(limits.max_links);
+    }
+    data->links.assign(std::make_move_iterator(links.begin()),
+                       std::make_move_iterator(links.end()));
   }
   return Span(std::move(data), provider_);
 }
@@ -176,6 +192,7 @@ int64_t TracerProvider::NowUnixNano() const {
 
 void TracerProvider::OnEnd(std::unique_ptr<SpanData> span) const {
   if (processors_.empty() || shut_down_.load(std::memory_order_relaxed)) {
+    internal::RecycleSpanData(std::move(span));
     return;
   }
   for (size_t i = 0; i + 1 < processors_.size(); ++i) {

@@ -88,6 +88,32 @@ AttributeValue ToAttributeValue(T&& v) {
   }
 }
 
+namespace internal {
+
+// `slot = ToAttributeValue(v)`, constructing strings and numbers in place.
+template <typename T>
+void AssignAttributeValue(AttributeValue& slot, T&& v) {
+  using D = std::decay_t<T>;
+  if constexpr (std::is_same_v<D, bool>) {
+    slot.emplace<bool>(v);
+  } else if constexpr (std::is_integral_v<D>) {
+    slot.emplace<int64_t>(static_cast<int64_t>(v));
+  } else if constexpr (std::is_floating_point_v<D>) {
+    slot.emplace<double>(static_cast<double>(v));
+  } else if constexpr (std::is_same_v<D, std::string_view>) {
+    slot.emplace<std::string>(v.data(), v.size());
+  } else if constexpr (std::is_same_v<D, const char*> ||
+                       std::is_same_v<D, char*>) {
+    slot.emplace<std::string>(v);
+  } else if constexpr (std::is_same_v<D, std::string>) {
+    slot.emplace<std::string>(std::forward<T>(v));
+  } else {
+    slot = ToAttributeValue(std::forward<T>(v));
+  }
+}
+
+}  // namespace internal
+
 // Replaces the value of `key` in `attrs` or appends it.
 void SetAttribute(Attributes* attrs, AttributeKey key, AttributeValue value);
 // The value of `key`, or nullptr.

@@ -91,9 +91,11 @@ class Span {
   // Each of these does nothing on a non-recording or ended span.
   template <typename V>
   void SetAttribute(AttributeKey key, V&& value) {
-    if (data_ != nullptr) {
-      SetAttributeValue(std::move(key),
-                        ToAttributeValue(std::forward<V>(value)));
+    if (data_ == nullptr) return;
+    // The value is built in its slot, not moved through temporaries: this
+    // is most of a sampled span's cost.
+    if (AttributeValue* slot = AttributeSlot(key)) {
+      internal::AssignAttributeValue(*slot, std::forward<V>(value));
     }
   }
   void SetAttributeValue(AttributeKey key, AttributeValue value);
@@ -108,13 +110,23 @@ class Span {
   void RecordException(std::string_view type, std::string_view message);
 
   // Ends the span (0: now) and hands it to the processors. Idempotent.
-  void End(int64_t end_time_unix_nano = 0);
+  void End(int64_t end_time_unix_nano = 0) {
+    if (data_ != nullptr) EndRecording(end_time_unix_nano);
+  }
 
  private:
   friend class Tracer;
   Span(std::unique_ptr<SpanData> data, const TracerProvider* provider)
       : data_(std::move(data)), provider_(provider), context_(data_->context) {}
-  explicit Span(SpanContext context) : context_(std::move(context)) {}
+  // A non-recording span: these ids, unsampled, the parent's trace state.
+  Span(const TraceId& trace_id, const SpanId& span_id,
+       const SpanContext* parent);
+  // The value of `key` to overwrite: an existing one, or a new attribute
+  // (taking `key`); nullptr when the limit is reached (counted as dropped).
+  // Precondition: recording.
+  AttributeValue* AttributeSlot(AttributeKey& key);
+  // End() of a recording span.
+  void EndRecording(int64_t end_time_unix_nano);
 
   std::unique_ptr<SpanData> data_;  // null when not recording or ended
   const TracerProvider* provider_ = nullptr;
