@@ -340,7 +340,8 @@ void Parser::CheckBinary(BinaryExpr* b, int op_pos) {
     return t == ValueType::kScalar || t == ValueType::kVector;
   };
   if (!ok_type(lt) || !ok_type(rt)) {
-    Fail(op_pos,
+    // Prometheus points at the offending operand, not the operator.
+    Fail(!ok_type(lt) ? b->lhs->pos.start : b->rhs->pos.start,
          "binary expression must contain only scalar and instant "
          "vector types");
     return;

@@ -36,6 +36,13 @@ TEST(Parser, TypeErrors) {
   EXPECT_EQ(ErrorOf("1 > 2"),
             "1:3: parse error: comparisons between scalars must use BOOL "
             "modifier");
+  // The operand that is not a scalar or instant vector, as Prometheus says.
+  EXPECT_EQ(ErrorOf("up[5m] + 1"),
+            "1:1: parse error: binary expression must contain only scalar "
+            "and instant vector types");
+  EXPECT_EQ(ErrorOf("1 + up[5m]"),
+            "1:5: parse error: binary expression must contain only scalar "
+            "and instant vector types");
   EXPECT_EQ(ErrorOf("1 and x"),
             "1:3: parse error: set operator \"and\" not allowed in binary "
             "scalar expression");
