@@ -38,6 +38,10 @@ struct EngineOptions {
   // Step of subqueries written without one, like Prometheus's global
   // evaluation_interval.
   int64_t default_subquery_step_ms = 60 * 1000;
+  // Threads one query may use to read and evaluate series in parallel;
+  // 0 means the machine's hardware threads, 1 keeps a query on its caller's
+  // thread.
+  int parallelism = 0;
   // Measures the timeout; not owned, must outlive the engine. Null means
   // base::Clock::Real(); tests pass a FakeClock.
   const base::Clock* clock = nullptr;

@@ -136,5 +136,39 @@ TEST(Engine, ScalarRangeQueryIsOneUnlabeledSeries) {
   EXPECT_EQ(m[0].points[2].v, 120);
 }
 
+// Series are read and evaluated on several threads; a user must get the
+// same answer, and the same limit errors, as from one thread.
+TEST(Engine, ParallelEvaluationMatchesSingleThreaded) {
+  auto store = MakeStore(64, 400);
+  const char* queries[] = {"rate(m[5m])", "sum(irate(m[2m]))", "m",
+                           "max_over_time(rate(m[5m])[30m:1m])"};
+  for (const char* q : queries) {
+    EngineOptions one;
+    one.parallelism = 1;
+    EngineOptions four;
+    four.parallelism = 4;
+    auto a = Engine(one).RangeQuery(*store, q, 0, 6000000, 30000);
+    auto b = Engine(four).RangeQuery(*store, q, 0, 6000000, 30000);
+    ASSERT_TRUE(a.ok() && b.ok()) << q;
+    const Matrix& ma = a->value.matrix();
+    const Matrix& mb = b->value.matrix();
+    ASSERT_EQ(ma.size(), mb.size()) << q;
+    for (size_t i = 0; i < ma.size(); ++i) {
+      EXPECT_EQ(ma[i].labels, mb[i].labels) << q;
+      ASSERT_EQ(ma[i].points.size(), mb[i].points.size()) << q;
+      for (size_t j = 0; j < ma[i].points.size(); ++j) {
+        EXPECT_EQ(ma[i].points[j].t, mb[i].points[j].t) << q;
+        EXPECT_EQ(ma[i].points[j].v, mb[i].points[j].v) << q;
+      }
+    }
+    // A sample limit in the middle of the series fails both alike.
+    one.max_samples = four.max_samples = 3000;
+    a = Engine(one).RangeQuery(*store, q, 0, 6000000, 30000);
+    b = Engine(four).RangeQuery(*store, q, 0, 6000000, 30000);
+    EXPECT_FALSE(a.ok()) << q;
+    EXPECT_EQ(a.status(), b.status()) << q;
+  }
+}
+
 }  // namespace
 }  // namespace pantau::metrics::promql

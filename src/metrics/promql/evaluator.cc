@@ -1,11 +1,14 @@
 #include "metrics/promql/evaluator.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <limits>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "metrics/promql/parallel.h"
 #include "metrics/promql/str_util.h"
 
 namespace pantau::metrics::promql {
@@ -146,6 +149,20 @@ absl::Status Evaluator::ForEachSeries(const VectorSelector& vs, int64_t mint,
                                       int64_t maxt, int64_t range_ms,
                                       std::string_view func,
                                       const SeriesFn& fn) {
+  PANTAU_ASSIGN_OR_RETURN(std::vector<SelectedSeries> series,
+                          SelectSeries(vs, mint, maxt, range_ms, func));
+  for (SelectedSeries& s : series) {
+    PANTAU_RETURN_IF_ERROR(ctx_->Poll());
+    PANTAU_RETURN_IF_ERROR(fn(s.labels, *s.it));
+    PANTAU_RETURN_IF_ERROR(s.it->status());
+    s.it.reset();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Evaluator::SelectedSeries>> Evaluator::SelectSeries(
+    const VectorSelector& vs, int64_t mint, int64_t maxt, int64_t range_ms,
+    std::string_view func) {
   SelectHints hints;
   hints.start = mint;
   hints.end = maxt;
@@ -156,23 +173,60 @@ absl::Status Evaluator::ForEachSeries(const VectorSelector& vs, int64_t mint,
   if (max_series > 0) hints.limit = static_cast<size_t>(max_series) + 1;
   std::unique_ptr<SeriesSet> set =
       ctx_->querier->Select(true, &hints, vs.matchers);
-  int64_t count = 0;
+  std::vector<SelectedSeries> out;
   while (set->Next()) {
     PANTAU_RETURN_IF_ERROR(ctx_->Poll());
-    if (max_series > 0 && ++count > max_series) {
+    if (max_series > 0 && static_cast<int64_t>(out.size()) >= max_series) {
       return absl::ResourceExhaustedError(
           Cat("query selects more than ", max_series,
               " series (limit --query.max-series)"));
     }
+    // The iterator does not depend on the set's position (both stores
+    // hand out self-contained iterators), so series can be read later and
+    // on other threads.
     const metrics::Series& s = set->At();
-    std::unique_ptr<SampleIterator> it = s.Iterator();
-    PANTAU_RETURN_IF_ERROR(fn(s.labels(), *it));
-    PANTAU_RETURN_IF_ERROR(it->status());
+    out.push_back(SelectedSeries{s.labels(), s.Iterator()});
   }
   PANTAU_RETURN_IF_ERROR(set->status());
   for (std::string& w : set->Warnings()) ctx_->warnings.push_back(std::move(w));
+  return out;
+}
+
+namespace {
+
+// One series' output, computed on a worker thread and committed (charged,
+// appended) on the query's thread in series order.
+struct SeriesResult {
+  base::Labels labels;
+  std::vector<Point> points;
+  int64_t held = 0;          // input samples held while computing
+  absl::Status status;       // the kernel's
+  absl::Status read_status;  // the sample iterator's
+  bool done = false;
+};
+
+// Computes results[i] for every i, in parallel where it pays. `compute`
+// returns false to stop the others early (an error, or past the sample
+// budget); results it never reached are computed on this thread by
+// `finish`, so the caller can commit strictly in order.
+absl::Status ComputeAll(
+    EvalContext* ctx, std::vector<SeriesResult>* results,
+    const std::function<bool(size_t i, int worker, SeriesResult* r)>& compute) {
+  const size_t n = results->size();
+  const int threads = ParallelThreads(ctx->options->parallelism, n);
+  std::atomic<bool> stop{false};
+  PANTAU_RETURN_IF_ERROR(ParallelFor(
+      n, threads, &stop,
+      [&](size_t i, int worker) {
+        SeriesResult& r = (*results)[i];
+        if (!compute(i, worker, &r)) stop.store(true);
+        r.done = true;
+      },
+      [&] { return ctx->Poll(); }));
   return absl::OkStatus();
 }
+
+}  // namespace
 
 absl::StatusOr<EvalValue> Evaluator::EvalSelector(const VectorSelector& vs,
                                                   bool want_timestamps) {
@@ -184,46 +238,188 @@ absl::StatusOr<EvalValue> Evaluator::EvalSelector(const VectorSelector& vs,
   EvalValue out;
   out.type = ValueType::kVector;
   const int n = NumSteps();
+  PANTAU_ASSIGN_OR_RETURN(
+      std::vector<SelectedSeries> series,
+      SelectSeries(vs, first_ref - lookback, last_ref, 0, ""));
   // Streams each series: only the step points are kept, never the raw
   // samples between them, so memory follows the result's size.
-  PANTAU_RETURN_IF_ERROR(ForEachSeries(
-      vs, first_ref - lookback, last_ref, 0, "",
-      [&](const base::Labels& labels, SampleIterator& it) -> absl::Status {
-        Series res;
-        bool valid = it.Seek(first_ref - lookback);
-        Sample cur = valid ? it.At() : Sample{};
-        Sample last;
-        bool has_last = false;
-        for (int i = 0; i < n; ++i) {
-          int64_t ts = start_ + static_cast<int64_t>(i) * interval_;
-          int64_t ref = (has_at ? at : ts) - vs.offset_ms;
-          if (valid && cur.t < ref - lookback) {
-            // Skip samples no step can see any more.
-            has_last = false;
-            valid = it.Seek(ref - lookback);
-            if (valid) cur = it.At();
-          }
-          while (valid && cur.t <= ref) {
-            last = cur;
-            has_last = true;
-            valid = it.Next();
-            if (valid) cur = it.At();
-          }
-          if (!has_last || last.t < ref - lookback || IsStaleNaN(last.v)) {
-            continue;
-          }
-          res.points.push_back(
-              Point{ts, want_timestamps ? static_cast<double>(last.t) / 1000.0
-                                        : last.v});
-        }
-        if (res.points.empty()) return absl::OkStatus();
-        PANTAU_RETURN_IF_ERROR(
-            ctx_->Charge(static_cast<int64_t>(res.points.size())));
-        res.labels = labels;
-        out.matrix.push_back(std::move(res));
-        return absl::OkStatus();
-      }));
+  auto compute = [&](size_t k, int, SeriesResult* r) -> bool {
+    SampleIterator& it = *series[k].it;
+    std::vector<Point>& res = r->points;
+    bool valid = it.Seek(first_ref - lookback);
+    Sample cur = valid ? it.At() : Sample{};
+    Sample last;
+    bool has_last = false;
+    for (int i = 0; i < n; ++i) {
+      int64_t ts = start_ + static_cast<int64_t>(i) * interval_;
+      int64_t ref = (has_at ? at : ts) - vs.offset_ms;
+      if (valid && cur.t < ref - lookback) {
+        // Skip samples no step can see any more.
+        has_last = false;
+        valid = it.Seek(ref - lookback);
+        if (valid) cur = it.At();
+      }
+      while (valid && cur.t <= ref) {
+        last = cur;
+        has_last = true;
+        valid = it.Next();
+        if (valid) cur = it.At();
+      }
+      if (!has_last || last.t < ref - lookback || IsStaleNaN(last.v)) {
+        continue;
+      }
+      res.push_back(Point{
+          ts, want_timestamps ? static_cast<double>(last.t) / 1000.0 : last.v});
+    }
+    r->read_status = it.status();
+    series[k].it.reset();
+    return r->read_status.ok();
+  };
+  std::vector<SeriesResult> results(series.size());
+  PANTAU_RETURN_IF_ERROR(ComputeAll(ctx_, &results, compute));
+  for (size_t k = 0; k < results.size(); ++k) {
+    SeriesResult& r = results[k];
+    if (!r.done) {
+      PANTAU_RETURN_IF_ERROR(ctx_->Poll());
+      compute(k, 0, &r);
+    }
+    if (!r.points.empty()) {
+      PANTAU_RETURN_IF_ERROR(
+          ctx_->Charge(static_cast<int64_t>(r.points.size())));
+      out.matrix.push_back(
+          Series{std::move(series[k].labels), std::move(r.points)});
+    }
+    PANTAU_RETURN_IF_ERROR(r.read_status);
+  }
   return out;
+}
+
+absl::Status Evaluator::MapRangeSeries(const Expr& expr, std::string_view func,
+                                       RangeInput* in,
+                                       const RangeKernel& kernel,
+                                       bool keep_name, Matrix* out) {
+  const Expr& e = Unparen(expr);
+  // What a sequential run could still charge before failing; workers stop
+  // early past it so a huge query does not decode everything first.
+  const int64_t max_samples = ctx_->options->max_samples;
+  const int64_t budget = max_samples > 0 ? max_samples - ctx_->samples
+                                         : std::numeric_limits<int64_t>::max();
+  std::atomic<int64_t> produced{0};
+  auto finish = [&](SeriesResult* r, std::span<const Point> pts,
+                    const base::Labels& labels) -> bool {
+    r->status = kernel(pts, &r->points);
+    if (!r->status.ok()) return false;
+    if (r->points.empty()) return true;
+    r->labels = keep_name ? labels : DropMetricName(labels);
+    int64_t sz = static_cast<int64_t>(r->points.size());
+    return produced.fetch_add(sz, std::memory_order_relaxed) + sz <= budget;
+  };
+  auto commit =
+      [&](std::vector<SeriesResult>& results,
+          const std::function<void(size_t)>& recompute) -> absl::Status {
+    for (size_t k = 0; k < results.size(); ++k) {
+      SeriesResult& r = results[k];
+      if (!r.done) {
+        PANTAU_RETURN_IF_ERROR(ctx_->Poll());
+        recompute(k);
+      }
+      PANTAU_RETURN_IF_ERROR(ctx_->Charge(r.held));
+      PANTAU_RETURN_IF_ERROR(r.status);
+      if (!r.points.empty()) {
+        PANTAU_RETURN_IF_ERROR(
+            ctx_->Charge(static_cast<int64_t>(r.points.size())));
+        out->push_back(Series{std::move(r.labels), std::move(r.points)});
+      }
+      ctx_->Release(r.held);
+      PANTAU_RETURN_IF_ERROR(r.read_status);
+    }
+    return absl::OkStatus();
+  };
+
+  if (e.kind == NodeKind::kMatrixSelector) {
+    const auto& ms = static_cast<const MatrixSelector&>(e);
+    const VectorSelector& vs = ms.selector();
+    in->range_ms = ms.range_ms;
+    in->offset_ms = vs.offset_ms;
+    in->has_at = vs.at != AtKind::kNone;
+    in->at_ms = AtTime(vs.at, vs.at_ms);
+    in->selector = &vs;
+    const int64_t mint =
+        (in->has_at ? in->at_ms : start_) - vs.offset_ms - ms.range_ms;
+    const int64_t maxt = (in->has_at ? in->at_ms : end_) - vs.offset_ms;
+    PANTAU_ASSIGN_OR_RETURN(std::vector<SelectedSeries> series,
+                            SelectSeries(vs, mint, maxt, ms.range_ms, func));
+    // One buffer per thread, reused series after series: a range function
+    // holds one series' samples at a time on each thread.
+    std::vector<std::vector<Point>> bufs(
+        ParallelThreads(ctx_->options->parallelism, series.size()));
+    auto compute = [&](size_t k, int worker, SeriesResult* r) -> bool {
+      std::vector<Point>& buf = bufs[worker];
+      buf.clear();
+      SampleIterator& it = *series[k].it;
+      if (it.Seek(mint)) {
+        do {
+          Sample smp = it.At();
+          if (smp.t > maxt) break;
+          // Stale markers end instant lookups; ranges skip them.
+          if (!IsStaleNaN(smp.v)) buf.push_back(Point{smp.t, smp.v});
+        } while (it.Next());
+      }
+      r->read_status = it.status();
+      series[k].it.reset();
+      r->held = static_cast<int64_t>(buf.size());
+      if (r->held > budget) return false;
+      bool more = finish(r, buf, series[k].labels);
+      return more && r->read_status.ok();
+    };
+    std::vector<SeriesResult> results(series.size());
+    PANTAU_RETURN_IF_ERROR(ComputeAll(ctx_, &results, compute));
+    return commit(results, [&](size_t k) { compute(k, 0, &results[k]); });
+  }
+  if (e.kind != NodeKind::kSubquery) {
+    return ExecutionError("expected a range vector");
+  }
+  const auto& sq = static_cast<const SubqueryExpr&>(e);
+  in->range_ms = sq.range_ms;
+  in->offset_ms = sq.offset_ms;
+  in->has_at = sq.at != AtKind::kNone;
+  in->at_ms = AtTime(sq.at, sq.at_ms);
+  in->from_selector = false;
+  EvalValue v;
+  PANTAU_RETURN_IF_ERROR(EvalSubquery(sq, in, &v));
+  auto compute = [&](size_t k, int, SeriesResult* r) -> bool {
+    return finish(r, v.matrix[k].points, v.matrix[k].labels);
+  };
+  std::vector<SeriesResult> results(v.matrix.size());
+  PANTAU_RETURN_IF_ERROR(ComputeAll(ctx_, &results, compute));
+  PANTAU_RETURN_IF_ERROR(
+      commit(results, [&](size_t k) { compute(k, 0, &results[k]); }));
+  ctx_->Release(v.Points());
+  return absl::OkStatus();
+}
+
+absl::Status Evaluator::EvalSubquery(const SubqueryExpr& sq,
+                                     const RangeInput* in, EvalValue* v) {
+  int64_t step =
+      sq.step_ms > 0 ? sq.step_ms : ctx_->options->default_subquery_step_ms;
+  int64_t s = in->has_at ? in->at_ms : start_;
+  int64_t e_end = in->has_at ? in->at_ms : end_;
+  // The inner steps are aligned to multiples of the step, as Prometheus's.
+  int64_t lo = s - sq.offset_ms - sq.range_ms;
+  int64_t new_start = step * (lo / step);
+  if (new_start < lo) new_start += step;
+  int64_t new_end = e_end - sq.offset_ms;
+  if (new_end < new_start) return absl::OkStatus();
+  // Every inner step costs memory before any sample is charged; refuse
+  // step counts no query could hold.
+  if ((new_end - new_start) / step + 1 > ctx_->options->max_samples) {
+    return absl::ResourceExhaustedError(
+        "query processing would load too many samples into memory in query "
+        "execution");
+  }
+  Evaluator sub(ctx_, new_start, new_end, step);
+  PANTAU_ASSIGN_OR_RETURN(*v, sub.Eval(*sq.expr));
+  return absl::OkStatus();
 }
 
 absl::Status Evaluator::ForEachRangeSeries(const Expr& expr,
@@ -273,25 +469,8 @@ absl::Status Evaluator::ForEachRangeSeries(const Expr& expr,
   in->has_at = sq.at != AtKind::kNone;
   in->at_ms = AtTime(sq.at, sq.at_ms);
   in->from_selector = false;
-  int64_t step =
-      sq.step_ms > 0 ? sq.step_ms : ctx_->options->default_subquery_step_ms;
-  int64_t s = in->has_at ? in->at_ms : start_;
-  int64_t e_end = in->has_at ? in->at_ms : end_;
-  // The inner steps are aligned to multiples of the step, as Prometheus's.
-  int64_t lo = s - sq.offset_ms - sq.range_ms;
-  int64_t new_start = step * (lo / step);
-  if (new_start < lo) new_start += step;
-  int64_t new_end = e_end - sq.offset_ms;
-  if (new_end < new_start) return absl::OkStatus();
-  // Every inner step costs memory before any sample is charged; refuse
-  // step counts no query could hold.
-  if ((new_end - new_start) / step + 1 > ctx_->options->max_samples) {
-    return absl::ResourceExhaustedError(
-        "query processing would load too many samples into memory in query "
-        "execution");
-  }
-  Evaluator sub(ctx_, new_start, new_end, step);
-  PANTAU_ASSIGN_OR_RETURN(EvalValue v, sub.Eval(*sq.expr));
+  EvalValue v;
+  PANTAU_RETURN_IF_ERROR(EvalSubquery(sq, in, &v));
   for (const Series& series : v.matrix) {
     PANTAU_RETURN_IF_ERROR(ctx_->Poll());
     PANTAU_RETURN_IF_ERROR(fn(series.labels, series.points));

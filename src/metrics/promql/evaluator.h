@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -88,7 +89,35 @@ class Evaluator {
   absl::StatusOr<EvalValue> RangeEval(std::span<const EvalValue* const> args,
                                       const StepFn& step);
 
+  // Computes one output series' points from one input series' points (of
+  // a range argument) or samples (of an instant selector). Runs on any
+  // thread, concurrently for different series: it must only read shared
+  // state.
+  using RangeKernel = std::function<absl::Status(std::span<const Point> pts,
+                                                 std::vector<Point>* out)>;
+
  private:
+  // One selected series whose samples have not been read yet.
+  struct SelectedSeries {
+    base::Labels labels;
+    std::unique_ptr<SampleIterator> it;
+  };
+  // Selects the series of `vs` in order; enforces the series limit.
+  absl::StatusOr<std::vector<SelectedSeries>> SelectSeries(
+      const VectorSelector& vs, int64_t mint, int64_t maxt, int64_t range_ms,
+      std::string_view func);
+  // Fills *in and runs `kernel` over every series of range argument `e`
+  // (matrix selector or subquery), several series at a time; appends the
+  // non-empty outputs to *out in series order, with the input's labels
+  // (without the metric name unless `keep_name`). Limits, errors and
+  // output are those of evaluating the series one after another.
+  absl::Status MapRangeSeries(const Expr& e, std::string_view func,
+                              RangeInput* in, const RangeKernel& kernel,
+                              bool keep_name, Matrix* out);
+  // Evaluates a subquery's inner expression over its own steps; leaves *v
+  // empty when no inner step falls in the range. The points stay charged.
+  absl::Status EvalSubquery(const SubqueryExpr& sq, const RangeInput* in,
+                            EvalValue* v);
   absl::StatusOr<EvalValue> EvalSelector(const VectorSelector& vs,
                                          bool want_timestamps);
   // Selects the series of `vs` and hands each, with an iterator over its

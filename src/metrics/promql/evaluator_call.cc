@@ -184,40 +184,36 @@ absl::StatusOr<EvalValue> Evaluator::EvalRangeCall(const Call& c,
     return out;
   }
 
-  RangeWindow w;
-  PANTAU_RETURN_IF_ERROR(ForEachRangeSeries(
-      *c.args[range_arg], f.name, &in,
-      [&](const base::Labels& labels,
-          const std::vector<Point>& pts) -> absl::Status {
-        w.from_selector = in.from_selector;
-        Series res;
-        size_t lo = 0, hi = 0;
-        for (int i = 0; i < n; ++i) {
-          int64_t ts = start_ + static_cast<int64_t>(i) * interval_;
-          int64_t ref = (in.has_at ? in.at_ms : ts) - in.offset_ms;
-          while (lo < pts.size() && pts[lo].t < ref - in.range_ms) ++lo;
-          hi = std::max(hi, lo);
-          while (hi < pts.size() && pts[hi].t <= ref) ++hi;
-          if (hi == lo) continue;
-          w.points = std::span<const Point>(pts.data() + lo, hi - lo);
-          w.start = ref - in.range_ms;
-          w.end = ref;
-          w.ts = ts;
-          for (size_t k = 0; k < scalars.size() && k < 2; ++k) {
-            w.params[k] = scalars[k].scalar[i];
-          }
-          double v = 0;
-          bool has = false;
-          PANTAU_RETURN_IF_ERROR(f.range_fn(w, &v, &has));
-          if (has) res.points.push_back(Point{ts, v});
-        }
-        if (res.points.empty()) return absl::OkStatus();
-        PANTAU_RETURN_IF_ERROR(
-            ctx_->Charge(static_cast<int64_t>(res.points.size())));
-        res.labels = f.keeps_metric_name ? labels : DropMetricName(labels);
-        out.matrix.push_back(std::move(res));
-        return absl::OkStatus();
-      }));
+  // The kernel runs on several threads at once: it reads only `in`,
+  // `scalars` and its arguments.
+  auto kernel = [&](std::span<const Point> pts,
+                    std::vector<Point>* res) -> absl::Status {
+    RangeWindow w;
+    w.from_selector = in.from_selector;
+    size_t lo = 0, hi = 0;
+    for (int i = 0; i < n; ++i) {
+      int64_t ts = start_ + static_cast<int64_t>(i) * interval_;
+      int64_t ref = (in.has_at ? in.at_ms : ts) - in.offset_ms;
+      while (lo < pts.size() && pts[lo].t < ref - in.range_ms) ++lo;
+      hi = std::max(hi, lo);
+      while (hi < pts.size() && pts[hi].t <= ref) ++hi;
+      if (hi == lo) continue;
+      w.points = pts.subspan(lo, hi - lo);
+      w.start = ref - in.range_ms;
+      w.end = ref;
+      w.ts = ts;
+      for (size_t k = 0; k < scalars.size() && k < 2; ++k) {
+        w.params[k] = scalars[k].scalar[i];
+      }
+      double v = 0;
+      bool has = false;
+      PANTAU_RETURN_IF_ERROR(f.range_fn(w, &v, &has));
+      if (has) res->push_back(Point{ts, v});
+    }
+    return absl::OkStatus();
+  };
+  PANTAU_RETURN_IF_ERROR(MapRangeSeries(*c.args[range_arg], f.name, &in, kernel,
+                                        f.keeps_metric_name, &out.matrix));
   for (const EvalValue& v : scalars) ctx_->Release(v.Points());
   // Dropping the metric name can make two series one.
   if (!f.keeps_metric_name && out.matrix.size() > 1) {
