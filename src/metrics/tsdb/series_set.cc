@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "metrics/tsdb/chunk.h"
 
@@ -103,6 +104,28 @@ class MergedIterator : public SampleIterator {
  private:
   bool Advance(int64_t min_t) {
     if (done_) return false;
+    // Fast path: parts rarely overlap (blocks cover disjoint time), so
+    // while the part that gave the last sample stays below every other
+    // part's next sample, it alone advances and the others are not looked
+    // at. (Query-engine hot path: this runs once per sample read.)
+    if (last_ >= 0 && other_min_ >= min_t) {
+      PartIterator& p = parts_[last_];
+      const bool valid = p.Next(min_t);
+      valid_[last_] = valid;
+      primed_[last_] = true;
+      if (valid && p.t() < other_min_) {
+        if (p.t() > maxt_) {
+          done_ = true;
+          have_ = false;
+          return false;
+        }
+        cur_ = {p.t(), p.v()};
+        primed_[last_] = false;
+        next_min_ = cur_.t + 1;
+        have_ = true;
+        return true;
+      }
+    }
     int best = -1;
     for (size_t i = 0; i < parts_.size(); ++i) {
       if (!primed_[i] || (valid_[i] && parts_[i].t() < min_t)) {
@@ -120,20 +143,29 @@ class MergedIterator : public SampleIterator {
     }
     cur_ = {parts_[best].t(), parts_[best].v()};
     // Consume every part positioned at this timestamp (duplicates).
+    other_min_ = std::numeric_limits<int64_t>::max();
     for (size_t i = 0; i < parts_.size(); ++i) {
       if (valid_[i] && parts_[i].t() == cur_.t) primed_[i] = false;
+      if (valid_[i] && static_cast<int>(i) != best) {
+        other_min_ = std::min(other_min_, parts_[i].t());
+      }
     }
+    last_ = best;
     next_min_ = cur_.t + 1;
     have_ = true;
     return true;
   }
 
   std::vector<PartIterator> parts_;
-  std::vector<bool> valid_;
-  std::vector<bool> primed_;
+  std::vector<char> valid_;
+  std::vector<char> primed_;
   int64_t maxt_;
   int64_t next_min_;
   Sample cur_;
+  // The part the last sample came from, and the smallest next timestamp
+  // of the other valid parts (a duplicate of the last sample counts).
+  int last_ = -1;
+  int64_t other_min_ = 0;
   bool have_ = false;
   bool done_ = false;
 };
