@@ -9,6 +9,8 @@
 //                    transaction)] [--producers=1] [--consumers=2]
 //                    [--warmup=2000] [--retention=0 (delete delivered
 //                    rows at delivery instead of keeping them 24 h)]
+//                    [--fetch_ms=200 (consumer fetch timeout; it returns
+//                    as soon as messages arrive)]
 //
 // Pipeline (all in this process, each stage on its own threads and
 // connections): producer transactions insert an `orders` row and enqueue
@@ -18,6 +20,7 @@
 // measured from just before the enqueue to just after the consumer's
 // commit, from a timestamp carried in the payload.
 #include <dirent.h>
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
@@ -59,6 +62,7 @@ struct Flags {
   // Delivered rows: kept for the relay's retention (the default), or
   // deleted at delivery (--retention=0).
   bool keep_delivered = true;
+  int fetch_ms = 200;
 };
 
 Flags Parse(int argc, char** argv) {
@@ -78,6 +82,7 @@ Flags Parse(int argc, char** argv) {
     if (k == "--warmup") f.warmup = std::stoi(v);
     if (k == "--producers") f.producers = std::stoi(v);
     if (k == "--retention") f.keep_delivered = v != "0";
+    if (k == "--fetch_ms") f.fetch_ms = std::stoi(v);
   }
   return f;
 }
@@ -239,6 +244,10 @@ bool Sql(PGconn* c, const char* sql) {
 }
 
 int Main(int argc, char** argv) {
+  // Run under `flock /tmp/pantau-bench.lock`, this process inherits the
+  // lock's descriptor; servers started here must not, or one orphaned by a
+  // crash keeps the shared lock held for everybody.
+  for (int fd = 3; fd < 1024; ++fd) fcntl(fd, F_SETFD, FD_CLOEXEC);
   Flags f = Parse(argc, argv);
   bool pg = f.store == "pg";
   auto nats = testing::NatsServer::Start();
@@ -392,7 +401,7 @@ int Main(int argc, char** argv) {
       };
       Consumer consumer(source->get(), "bench", single,
                         {.batch_size = 256,
-                         .fetch_timeout = absl::Milliseconds(20),
+                         .fetch_timeout = absl::Milliseconds(f.fetch_ms),
                          .retry_delay = absl::Milliseconds(100)},
                         batch);
       while (!stop.load()) consumer.PollOnce().IgnoreError();

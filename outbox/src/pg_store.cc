@@ -600,8 +600,6 @@ absl::Status PgOutbox::EnqueueBatch(std::vector<Message>& messages) {
   absl::Time now = clock_->Now();
   BinaryArray ids(kUuidOid), topics(kTextOid), keys(kTextOid), types(kTextOid),
       payloads(kByteaOid), headers(kTextOid), created(kInt8Oid), next(kInt8Oid);
-  std::vector<std::string> key_list;
-  key_list.reserve(messages.size());
   for (Message& m : messages) {
     PANTAU_RETURN_IF_ERROR(PrepareForEnqueue(m, now));
     if (!ids.AddUuid(m.id)) {
@@ -615,22 +613,28 @@ absl::Status PgOutbox::EnqueueBatch(std::vector<Message>& messages) {
     headers.Add(EncodeHeaders(m.headers));
     created.AddInt8(absl::ToUnixMillis(m.created_at));
     next.AddInt8(absl::ToUnixMillis(m.next_attempt_at));
-    key_list.push_back(m.key);
   }
-  PANTAU_RETURN_IF_ERROR(LockKeys(key_list));
-  return PgExec(conn_,
-                "INSERT INTO pantau_outbox (id, topic, key, type, payload, "
-                "headers, created_at, next_attempt_at) SELECT * FROM "
-                "unnest($1::uuid[], $2::text[], $3::text[], $4::text[], "
-                "$5::bytea[], $6::text[], $7::bigint[], $8::bigint[])",
-                {{ids.Finish(), true},
-                 {topics.Finish(), true},
-                 {keys.Finish(), true},
-                 {types.Finish(), true},
-                 {payloads.Finish(), true},
-                 {headers.Finish(), true},
-                 {created.Finish(), true},
-                 {next.Finish(), true}})
+  // One statement, one round trip: the scalar subquery takes the per-key
+  // advisory locks (see LockKeys) once, before the first row reaches the
+  // INSERT and so before any sequence value is taken.
+  return PgExec(
+             conn_,
+             "WITH l AS MATERIALIZED (SELECT count(pg_advisory_xact_lock(h)) "
+             "AS n FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM "
+             "unnest($3::text[]) k WHERE k <> '' ORDER BY h) s) "
+             "INSERT INTO pantau_outbox (id, topic, key, type, payload, "
+             "headers, created_at, next_attempt_at) SELECT * FROM "
+             "unnest($1::uuid[], $2::text[], $3::text[], $4::text[], "
+             "$5::bytea[], $6::text[], $7::bigint[], $8::bigint[]) "
+             "WHERE (SELECT n FROM l) >= 0",
+             {{ids.Finish(), true},
+              {topics.Finish(), true},
+              {keys.Finish(), true},
+              {types.Finish(), true},
+              {payloads.Finish(), true},
+              {headers.Finish(), true},
+              {created.Finish(), true},
+              {next.Finish(), true}})
       .status();
 }
 
