@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <limits>
 
 #include "absl/container/flat_hash_map.h"
@@ -26,6 +27,106 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
   return q;
 }
+
+// Applies replayed samples to the head on `shards` threads. A series
+// always goes to the same shard (by ref) and each shard applies its batches
+// in the order they were handed over, so every series sees its samples in
+// WAL order. With one shard, samples are applied by the caller.
+class ShardedApplier {
+ public:
+  ShardedApplier(Head* head, int shards)
+      : head_(head), shards_(std::max(1, shards)) {
+    pending_.resize(shards_);
+    if (shards_ == 1) return;
+    queues_ = std::make_unique<Queue[]>(shards_);
+    for (int i = 0; i < shards_; ++i) {
+      threads_.emplace_back([this, i] { Run(queues_[i]); });
+    }
+  }
+  ~ShardedApplier() { Finish(); }
+
+  void Add(MemSeries* s, int64_t t, double v) {
+    const size_t shard = shards_ == 1 ? 0 : s->ref % shards_;
+    std::vector<Item>& p = pending_[shard];
+    p.push_back({s, t, v});
+    if (p.size() >= kBatch) Hand(shard);
+  }
+
+  // Applies everything handed over and stops the threads.
+  void Finish() {
+    if (finished_) return;
+    finished_ = true;
+    if (shards_ == 1) {
+      ApplyBatch(pending_[0]);
+      return;
+    }
+    for (int i = 0; i < shards_; ++i) {
+      Hand(i);
+      absl::MutexLock l(&queues_[i].mu);
+      queues_[i].done = true;
+    }
+    for (std::thread& t : threads_) t.join();
+  }
+
+ private:
+  using Item = Head::ReplaySample;
+  struct Queue {
+    absl::Mutex mu;
+    std::deque<std::vector<Item>> batches ABSL_GUARDED_BY(mu);
+    bool done ABSL_GUARDED_BY(mu) = false;
+  };
+  static constexpr size_t kBatch = 4096;
+  static constexpr size_t kMaxQueued = 16;  // bounds memory when behind
+
+  void ApplyBatch(const std::vector<Item>& batch) {
+    head_->ApplyForReplay(batch.data(), batch.size());
+  }
+
+  void Hand(size_t shard) {
+    std::vector<Item>& p = pending_[shard];
+    if (p.empty()) return;
+    if (shards_ == 1) {
+      ApplyBatch(p);
+      p.clear();
+      return;
+    }
+    Queue& q = queues_[shard];
+    absl::MutexLock l(&q.mu);
+    q.mu.Await(absl::Condition(
+        +[](Queue* q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu) {
+          return q->batches.size() < kMaxQueued;
+        },
+        &q));
+    q.batches.push_back(std::move(p));
+    p = std::vector<Item>();
+    p.reserve(kBatch);
+  }
+
+  void Run(Queue& q) {
+    while (true) {
+      std::vector<Item> batch;
+      {
+        absl::MutexLock l(&q.mu);
+        q.mu.Await(absl::Condition(
+            +[](Queue* q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu) {
+              return q->done || !q->batches.empty();
+            },
+            &q));
+        if (q.batches.empty()) return;  // done
+        batch = std::move(q.batches.front());
+        q.batches.pop_front();
+      }
+      ApplyBatch(batch);
+    }
+  }
+
+  Head* head_;
+  const int shards_;
+  bool finished_ = false;
+  std::vector<std::vector<Item>> pending_;
+  std::unique_ptr<Queue[]> queues_;
+  std::vector<std::thread> threads_;
+};
 
 }  // namespace
 
@@ -123,12 +224,29 @@ absl::Status DB::Replay(uint64_t* next_segment) {
   // Series refs whose labels were already in the head under another ref;
   // every other ref is looked up in the head.
   absl::flat_hash_map<SeriesRef, MemSeries*> refs;
+  // Refs resolved so far, indexed by ref (refs are dense: handed out in
+  // increasing order), so resolving a sample's ref takes neither a lock nor
+  // a hash lookup. Refs far beyond the number of series (after much churn)
+  // are not cached, to bound the vector.
+  std::vector<MemSeries*> dense;
   auto resolve = [&](SeriesRef ref) -> MemSeries* {
-    if (!refs.empty()) {
-      auto it = refs.find(ref);
-      if (it != refs.end()) return it->second;
+    if (ref < dense.size() && dense[ref] != nullptr) return dense[ref];
+    MemSeries* s = nullptr;
+    if (auto it = refs.find(ref); it != refs.end()) {
+      s = it->second;
+    } else {
+      s = head_->Lookup(ref);  // takes a lock
     }
-    return head_->Lookup(ref);
+    if (s != nullptr &&
+        ref < std::max<SeriesRef>(
+                  SeriesRef{1} << 22,
+                  8 * static_cast<SeriesRef>(head_->NumSeries()))) {
+      if (ref >= dense.size()) {
+        dense.resize(std::max<size_t>(ref + 1, dense.size() * 2), nullptr);
+      }
+      dense[ref] = s;
+    }
+    return s;
   };
   // Series arrive in any order (and from several threads); the postings
   // lists are sorted once at the end instead of on every insert.
@@ -148,6 +266,9 @@ absl::Status DB::Replay(uint64_t* next_segment) {
   uint64_t last = have_checkpoint ? checkpoint : 0;
   std::vector<std::pair<SeriesRef, base::Labels>> series_buf;
   std::vector<RefSample> sample_buf;
+  // This thread reads and decodes the segments; appending to the series
+  // (chunk encoding) is shared out by series among the replay threads.
+  ShardedApplier applier(head_.get(), ReplayThreads());
   for (uint64_t n : segments) {
     last = std::max(last, n);
     if (have_checkpoint && n <= checkpoint) continue;
@@ -173,7 +294,7 @@ absl::Status DB::Replay(uint64_t* next_segment) {
                 ++unknown;
                 continue;
               }
-              (void)head_->Apply(s, rs.t, rs.v);
+              applier.Add(s, rs.t, rs.v);
               ++samples;
             }
           } else {
@@ -197,6 +318,7 @@ absl::Status DB::Replay(uint64_t* next_segment) {
                 {"records", r.records},
                 {"samples_so_far", samples}});
   }
+  applier.Finish();
   if (unknown > 0) {
     PANTAU_LOG(kWarn, "WAL samples for unknown series dropped",
                {{"samples", unknown}});

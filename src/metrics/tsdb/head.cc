@@ -72,10 +72,10 @@ MemSeries* Head::InsertLocked(Stripe& hs, SeriesRef ref,
   MemSeries* s = owned.get();
   s->ref = ref;
   s->hash = hash;
-  std::vector<uint32_t> syms = postings_.Add(ref, labels);
-  s->nsyms = static_cast<uint32_t>(syms.size());
-  s->syms.reset(new uint32_t[syms.size()]);
-  std::copy(syms.begin(), syms.end(), s->syms.get());
+  const size_t pairs = labels.size();
+  s->nsyms = static_cast<uint32_t>(2 * pairs);
+  s->syms.reset(new uint32_t[2 * pairs]);
+  postings_.Add(ref, labels, s->syms.get());
   {
     Stripe& rs = RefStripe(ref);
     absl::MutexLock l(&rs.mu);
@@ -88,7 +88,9 @@ MemSeries* Head::InsertLocked(Stripe& hs, SeriesRef ref,
   }
   num_series_.fetch_add(1);
   counters_.series_created.fetch_add(1);
-  {
+  // Counted only when limited: a global lock and a string per new series
+  // are a large part of creating one (and of loading a head snapshot).
+  if (options_.max_series_per_metric > 0) {
     absl::MutexLock l(&metric_mu_);
     ++per_metric_[std::string(labels.Get(base::kMetricName))];
   }
@@ -229,12 +231,19 @@ void Head::UpdateTimes(int64_t t) {
 }
 
 void Head::AppendLocked(MemSeries* s, int64_t t, double v, bool ooo) {
+  if (AppendSample(s, t, v, ooo)) {
+    UpdateTimes(t);
+    counters_.samples_appended.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+bool Head::AppendSample(MemSeries* s, int64_t t, double v, bool ooo) {
   if (ooo) {
     if (s->ooo == nullptr) s->ooo = std::make_unique<std::vector<Sample>>();
     auto it =
         std::lower_bound(s->ooo->begin(), s->ooo->end(), t,
                          [](const Sample& a, int64_t b) { return a.t < b; });
-    if (it != s->ooo->end() && it->t == t) return;  // identical duplicate
+    if (it != s->ooo->end() && it->t == t) return false;  // identical dup
     s->ooo->insert(it, Sample{t, v});
   } else {
     XorChunk& c = s->open;
@@ -246,12 +255,13 @@ void Head::AppendLocked(MemSeries* s, int64_t t, double v, bool ooo) {
       s->chunks.push_back(std::move(done));
       s->open = XorChunk();
     }
-    if (!c.empty() && t == c.max_time()) return;  // identical duplicate
-    if (c.empty() && !s->chunks.empty() && t <= s->chunks.back().maxt) return;
+    if (!c.empty() && t == c.max_time()) return false;  // identical dup
+    if (c.empty() && !s->chunks.empty() && t <= s->chunks.back().maxt) {
+      return false;
+    }
     c.Append(t, v);
   }
-  UpdateTimes(t);
-  counters_.samples_appended.fetch_add(1, std::memory_order_relaxed);
+  return true;
 }
 
 absl::Status Head::Apply(MemSeries* s, int64_t t, double v) {
@@ -267,6 +277,46 @@ absl::Status Head::Apply(MemSeries* s, int64_t t, double v) {
   }
   AppendLocked(s, t, v, ooo);
   return absl::OkStatus();
+}
+
+void Head::ApplyForReplay(const ReplaySample* samples, size_t n) {
+  constexpr size_t kAhead = 8;
+  int64_t mint = kMaxT, maxt = kMinT;
+  uint64_t appended = 0;
+  for (size_t i = 0; i < n; ++i) {
+    // Consecutive samples are of different series (a WAL record holds one
+    // scrape of many series), so each one's series and open chunk are
+    // cache misses: prefetch those of the samples a few places ahead.
+    if (i + 2 * kAhead < n) {
+      const char* p = reinterpret_cast<const char*>(samples[i + 2 * kAhead].s);
+      for (size_t off = 0; off < sizeof(MemSeries); off += 64) {
+        __builtin_prefetch(p + off, 1);
+      }
+    }
+    if (i + kAhead < n) {
+      std::string_view b = samples[i + kAhead].s->open.bytes();
+      if (!b.empty()) __builtin_prefetch(b.data() + b.size() - 1, 1);
+    }
+    const ReplaySample& r = samples[i];
+    bool ooo;
+    absl::Status st = CheckLocked(r.s, r.t, Bits(r.v), kMinT, &ooo);
+    if (!st.ok()) {
+      CountReject(absl::IsAlreadyExists(st) ? Reject::kDuplicate
+                  : absl::IsOutOfRange(st)  ? Reject::kOutOfBounds
+                                            : Reject::kOutOfOrder);
+      continue;
+    }
+    if (AppendSample(r.s, r.t, r.v, ooo)) {
+      mint = std::min(mint, r.t);
+      maxt = std::max(maxt, r.t);
+      ++appended;
+    }
+  }
+  if (appended > 0) {
+    UpdateTimes(mint);
+    UpdateTimes(maxt);
+    counters_.samples_appended.fetch_add(appended, std::memory_order_relaxed);
+  }
 }
 
 MemSeries* Head::CreateForReplay(SeriesRef ref, const base::Labels& labels) {
@@ -426,7 +476,7 @@ void Head::RemoveSeries(SeriesRef ref, uint64_t hash) {
       }
     }
   }
-  {
+  if (options_.max_series_per_metric > 0) {
     base::Labels labels = postings_.Materialize(s->syms.get(), s->nsyms);
     absl::MutexLock ml(&metric_mu_);
     auto it = per_metric_.find(std::string(labels.Get(base::kMetricName)));

@@ -99,6 +99,16 @@ class Head {
   // existing one with that ref. Not pinned.
   MemSeries* CreateForReplay(SeriesRef ref, const base::Labels& labels);
   MemSeries* Lookup(SeriesRef ref);  // unpinned; for single-threaded replay
+  // Replay of WAL samples, in order, without taking the series' locks: the
+  // caller guarantees no other thread reads or writes these series
+  // meanwhile (replay hands each series to one thread; nothing else runs).
+  // Counts rejects like Apply.
+  struct ReplaySample {
+    MemSeries* s;
+    int64_t t;
+    double v;
+  };
+  void ApplyForReplay(const ReplaySample* samples, size_t n);
   // Replay of a checkpoint: installs chunks and out-of-order samples.
   void LoadChunks(MemSeries* s, std::vector<ChunkData> chunks,
                   std::vector<Sample> ooo);
@@ -156,6 +166,9 @@ class Head {
   absl::Status CheckLocked(MemSeries* s, int64_t t, uint64_t bits,
                            int64_t pending_max, bool* ooo);
   void AppendLocked(MemSeries* s, int64_t t, double v, bool ooo);
+  // AppendLocked without the head-wide time range and counter updates;
+  // false if (t, v) was an identical duplicate and nothing was appended.
+  bool AppendSample(MemSeries* s, int64_t t, double v, bool ooo);
   void UpdateTimes(int64_t t);
   void RemoveSeries(SeriesRef ref, uint64_t hash);
 

@@ -123,15 +123,14 @@ void InsertSorted(Postings& p, uint64_t ref) {
 
 }  // namespace
 
-std::vector<uint32_t> MemPostings::Add(uint64_t ref,
-                                       const base::Labels& labels) {
+void MemPostings::Add(uint64_t ref, const base::Labels& labels,
+                      uint32_t* syms) {
   absl::MutexLock l(&mu_);
-  std::vector<uint32_t> syms;
   for (const base::LabelView& lv : labels) {
     const uint32_t n = InternLocked(lv.name);
     const uint32_t v = InternLocked(lv.value);
-    syms.push_back(n);
-    syms.push_back(v);
+    *syms++ = n;
+    *syms++ = v;
     Postings& list = lists_[Key(n, v)];
     if (list.empty()) values_[n].push_back(v);
     if (bulk_) {
@@ -145,7 +144,6 @@ std::vector<uint32_t> MemPostings::Add(uint64_t ref,
   } else {
     InsertSorted(all_, ref);
   }
-  return syms;
 }
 
 void MemPostings::BeginBulkLoad() {

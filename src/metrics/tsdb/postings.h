@@ -50,9 +50,9 @@ class MemPostings : public IndexLookup {
  public:
   MemPostings();
 
-  // Interns the pairs of `labels`, adds `ref` to their lists and returns the
-  // symbol ids, two per pair.
-  std::vector<uint32_t> Add(uint64_t ref, const base::Labels& labels);
+  // Interns the pairs of `labels`, adds `ref` to their lists and writes the
+  // symbol ids, two per pair, to syms[0 .. 2 * labels.size()).
+  void Add(uint64_t ref, const base::Labels& labels, uint32_t* syms);
   // Bulk loading (replay of a checkpoint, possibly from several threads):
   // between the two calls Add appends refs to the lists unsorted, and
   // EndBulkLoad sorts each list once. Sorted inserts of refs arriving in

@@ -341,6 +341,31 @@ TEST_F(WalTest, SnapshotOfManySeriesLoadsOnSeveralThreads) {
   EXPECT_EQ(db_->GetStats().wal_corruptions, 0u);
 }
 
+TEST_F(WalTest, WalReplayOnSeveralThreadsKeepsEverySeriesInOrder) {
+  // Samples are shared out among replay threads by series; each series
+  // must still get all of its samples, in order.
+  snapshot_ = false;
+  segment_size_ = 1 << 20;
+  Options o;
+  o.replay_threads = 3;
+  Open(o);
+  constexpr int kSeries = 700;
+  ASSERT_EQ(Write(60, kSeries), 60);
+  Crash();
+  Open(o);
+  EXPECT_EQ(db_->GetStats().head_series, kSeries);
+  auto got = Query(*db_, {Eq("__name__", "m")});
+  ASSERT_EQ(got.size(), size_t{kSeries});
+  for (const auto& [labels, samples] : got) {
+    ASSERT_EQ(samples.size(), 60u) << labels;
+    for (int i = 0; i < 60; ++i) {
+      ASSERT_EQ(samples[i].t, i * 1000) << labels;
+      ASSERT_EQ(samples[i].v, i) << labels;
+    }
+  }
+  EXPECT_EQ(db_->GetStats().samples_appended, uint64_t{kSeries} * 60);
+}
+
 TEST_F(WalTest, CheckpointChunkNotMatchingItsRecordIsReportedNotLoaded) {
   // A record whose checksum is good but whose chunk does not start at the
   // record's mint (a bug, not a torn write): loading reports it and goes on
