@@ -27,20 +27,24 @@ Span& Span::operator=(Span&& other) noexcept {
 
 void Span::SetAttributeValue(AttributeKey key, AttributeValue value) {
   if (data_ == nullptr) return;
-  if (AttributeValue* slot = AttributeSlot(key)) *slot = std::move(value);
+  if (AttributeValue* existing = FindAttributeValue(key.view())) {
+    *existing = std::move(value);
+  } else if (HasRoomForAttribute()) {
+    data_->attributes.push_back({std::move(key), std::move(value)});
+  }
 }
 
-AttributeValue* Span::AttributeSlot(AttributeKey& key) {
-  std::string_view name = key.view();
-  Attributes& attrs = data_->attributes;
-  for (Attribute& a : attrs) {
+AttributeValue* Span::FindAttributeValue(std::string_view name) {
+  for (Attribute& a : data_->attributes) {
     if (a.name() == name) return &a.value;
   }
-  if (attrs.size() >= data_->max_attributes) {
-    ++data_->dropped_attributes;
-    return nullptr;
-  }
-  return &attrs.emplace_back(std::move(key)).value;
+  return nullptr;
+}
+
+bool Span::HasRoomForAttribute() {
+  if (data_->attributes.size() < data_->max_attributes) return true;
+  ++data_->dropped_attributes;
+  return false;
 }
 
 void Span::AddEvent(std::string name, Attributes attributes,

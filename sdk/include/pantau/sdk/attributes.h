@@ -49,6 +49,31 @@ class AttributeKey {
   AttributeKey(P key)  // NOLINT
       : owned_(key) {}
 
+  // Copies and moves touch the owned string only when there is one: a
+  // literal key is two words (keys are moved into every span attribute).
+  AttributeKey(const AttributeKey& other)
+      : ptr_(other.ptr_), size_(other.size_) {
+    if (ptr_ == nullptr) owned_ = other.owned_;
+  }
+  AttributeKey(AttributeKey&& other) noexcept
+      : ptr_(other.ptr_), size_(other.size_) {
+    if (ptr_ == nullptr) owned_ = std::move(other.owned_);
+  }
+  AttributeKey& operator=(const AttributeKey& other) {
+    if (this != &other) {
+      ptr_ = other.ptr_;
+      size_ = other.size_;
+      if (ptr_ == nullptr) owned_ = other.owned_;
+    }
+    return *this;
+  }
+  AttributeKey& operator=(AttributeKey&& other) noexcept {
+    ptr_ = other.ptr_;
+    size_ = other.size_;
+    if (ptr_ == nullptr) owned_ = std::move(other.owned_);
+    return *this;
+  }
+
   std::string_view view() const {
     return ptr_ != nullptr ? std::string_view(ptr_, size_)
                            : std::string_view(owned_);
@@ -111,6 +136,36 @@ void AssignAttributeValue(AttributeValue& slot, T&& v) {
     slot = ToAttributeValue(std::forward<T>(v));
   }
 }
+
+// ToAttributeValue(v) as a prvalue made by a conversion, so that an
+// AttributeValue member initialised from it is constructed in place (no
+// variant move). Holds a reference: use within the full expression.
+template <typename T>
+struct LazyAttributeValue {
+  T v;
+  operator AttributeValue() const {  // NOLINT: implicit on purpose
+    using D = std::decay_t<T>;
+    if constexpr (std::is_same_v<D, bool>) {
+      return AttributeValue(std::in_place_type<bool>, v);
+    } else if constexpr (std::is_integral_v<D>) {
+      return AttributeValue(std::in_place_type<int64_t>,
+                            static_cast<int64_t>(v));
+    } else if constexpr (std::is_floating_point_v<D>) {
+      return AttributeValue(std::in_place_type<double>, static_cast<double>(v));
+    } else if constexpr (std::is_same_v<D, std::string_view>) {
+      return AttributeValue(std::in_place_type<std::string>, v.data(),
+                            v.size());
+    } else if constexpr (std::is_same_v<D, const char*> ||
+                         std::is_same_v<D, char*>) {
+      return AttributeValue(std::in_place_type<std::string>, v);
+    } else if constexpr (std::is_same_v<D, std::string>) {
+      return AttributeValue(std::in_place_type<std::string>,
+                            std::forward<T>(v));
+    } else {
+      return ToAttributeValue(std::forward<T>(v));
+    }
+  }
+};
 
 }  // namespace internal
 

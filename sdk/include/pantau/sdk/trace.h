@@ -92,10 +92,15 @@ class Span {
   template <typename V>
   void SetAttribute(AttributeKey key, V&& value) {
     if (data_ == nullptr) return;
-    // The value is built in its slot, not moved through temporaries: this
-    // is most of a sampled span's cost.
-    if (AttributeValue* slot = AttributeSlot(key)) {
-      internal::AssignAttributeValue(*slot, std::forward<V>(value));
+    // The value is built in its place, not moved through temporaries (a
+    // variant move is a jump-table visit): this is most of a sampled
+    // span's cost.
+    if (AttributeValue* existing = FindAttributeValue(key.view())) {
+      internal::AssignAttributeValue(*existing, std::forward<V>(value));
+    } else if (HasRoomForAttribute()) {
+      data_->attributes.emplace_back(
+          std::move(key),
+          internal::LazyAttributeValue<V&&>{std::forward<V>(value)});
     }
   }
   void SetAttributeValue(AttributeKey key, AttributeValue value);
@@ -121,10 +126,11 @@ class Span {
   // A non-recording span: these ids, unsampled, the parent's trace state.
   Span(const TraceId& trace_id, const SpanId& span_id,
        const SpanContext* parent);
-  // The value of `key` to overwrite: an existing one, or a new attribute
-  // (taking `key`); nullptr when the limit is reached (counted as dropped).
-  // Precondition: recording.
-  AttributeValue* AttributeSlot(AttributeKey& key);
+  // Precondition for both: recording. The value of attribute `name`, or
+  // nullptr.
+  AttributeValue* FindAttributeValue(std::string_view name);
+  // Whether one more attribute fits the limit; counts a drop when not.
+  bool HasRoomForAttribute();
   // End() of a recording span.
   void EndRecording(int64_t end_time_unix_nano);
 
