@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "sampler_internal.h"
+
 namespace pantau::sdk {
 namespace {
 
@@ -53,12 +55,37 @@ class ParentBased : public Sampler {
   std::string Description() const override {
     return "ParentBased{root=" + root_->Description() + "}";
   }
+  const Sampler& root() const { return *root_; }
 
  private:
   std::unique_ptr<Sampler> root_;
 };
 
 }  // namespace
+
+namespace internal {
+
+SamplerShortcut ShortcutOf(const Sampler& sampler) {
+  if (dynamic_cast<const AlwaysOn*>(&sampler) != nullptr) {
+    return SamplerShortcut::kAlwaysOn;
+  }
+  if (dynamic_cast<const AlwaysOff*>(&sampler) != nullptr) {
+    return SamplerShortcut::kAlwaysOff;
+  }
+  if (const auto* p = dynamic_cast<const ParentBased*>(&sampler)) {
+    switch (ShortcutOf(p->root())) {
+      case SamplerShortcut::kAlwaysOn:
+        return SamplerShortcut::kParentOrOn;
+      case SamplerShortcut::kAlwaysOff:
+        return SamplerShortcut::kParentOrOff;
+      default:
+        break;
+    }
+  }
+  return SamplerShortcut::kNone;
+}
+
+}  // namespace internal
 
 std::unique_ptr<Sampler> AlwaysOnSampler() {
   return std::make_unique<AlwaysOn>();

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <random>
 
+#include "id_generator.h"
+
 namespace pantau::sdk {
 namespace {
 
@@ -45,36 +47,20 @@ bool AllZero(const std::array<uint8_t, N>& bytes) {
   return true;
 }
 
-// Per-thread generator state; 0 means "not seeded yet". initial-exec TLS
-// and a trivial initialiser keep each access a plain %fs-relative load,
-// without the __tls_get_addr call and init guard that -fPIC code with a
-// dynamically initialised thread_local would pay on every span.
-__attribute__((tls_model("initial-exec"))) thread_local uint64_t rng_state = 0;
-
-__attribute__((noinline)) uint64_t Seed() {
-  std::random_device rd;
-  uint64_t s = 0;
-  while (s == 0) s = (static_cast<uint64_t>(rd()) << 32) ^ rd();
-  return s;
-}
-
-// splitmix64; inlined into the id makers below, which run once or twice
-// per span.
-inline uint64_t NextRandom() {
-  uint64_t s = rng_state;
-  if (__builtin_expect(s == 0, 0)) s = Seed();
-  s += 0x9e3779b97f4a7c15ULL;
-  rng_state = s;
-  uint64_t z = s;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 }  // namespace
 
 namespace internal {
+
+uint64_t SeedRng() {
+  std::random_device rd;
+  uint64_t s = 0;
+  while (s == 0) s = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  tls_rng_state = s;
+  return s;
+}
+
 uint64_t RandomU64() { return NextRandom(); }
+
 }  // namespace internal
 
 bool TraceId::IsValid() const { return !AllZero(bytes); }
@@ -84,17 +70,7 @@ std::optional<TraceId> TraceId::FromHex(std::string_view hex) {
   if (!FromHexImpl(hex, &id.bytes)) return std::nullopt;
   return id;
 }
-TraceId TraceId::Random() {
-  uint64_t a, b;
-  do {
-    a = NextRandom();
-    b = NextRandom();
-  } while (a == 0 && b == 0);
-  TraceId id;
-  std::memcpy(id.bytes.data(), &a, 8);
-  std::memcpy(id.bytes.data() + 8, &b, 8);
-  return id;
-}
+TraceId TraceId::Random() { return internal::NewTraceId(); }
 
 bool SpanId::IsValid() const { return !AllZero(bytes); }
 std::string SpanId::ToHex() const { return ToHexImpl(bytes); }
@@ -103,14 +79,6 @@ std::optional<SpanId> SpanId::FromHex(std::string_view hex) {
   if (!FromHexImpl(hex, &id.bytes)) return std::nullopt;
   return id;
 }
-SpanId SpanId::Random() {
-  uint64_t a;
-  do {
-    a = NextRandom();
-  } while (a == 0);
-  SpanId id;
-  std::memcpy(id.bytes.data(), &a, 8);
-  return id;
-}
+SpanId SpanId::Random() { return internal::NewSpanId(); }
 
 }  // namespace pantau::sdk

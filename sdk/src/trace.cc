@@ -2,7 +2,9 @@
 
 #include <chrono>
 
+#include "id_generator.h"
 #include "pantau/sdk/semconv.h"
+#include "sampler_internal.h"
 #include "span_pool.h"
 
 namespace pantau::sdk {
@@ -111,19 +113,42 @@ Span Tracer::StartSpan(std::string_view name, StartSpanOptions options) const {
                                        : internal::tls_active_span_context;
     if (parent != nullptr && !parent->IsValid()) parent = nullptr;
   }
-  TraceId trace_id = parent != nullptr ? parent->trace_id : TraceId::Random();
-  bool sampled =
-      !provider_->shut_down_.load(std::memory_order_relaxed) &&
-      provider_->sampler_->ShouldSample({parent, trace_id, name, options.kind});
-  if (!sampled) {
-    // Non-recording: only the context, built in the returned handle.
-    return Span(trace_id, SpanId::Random(), parent);
+  TraceId trace_id =
+      parent != nullptr ? parent->trace_id : internal::NewTraceId();
+  bool sampled;
+  switch (
+      static_cast<internal::SamplerShortcut>(provider_->sampler_shortcut_)) {
+    case internal::SamplerShortcut::kAlwaysOn:
+      sampled = true;
+      break;
+    case internal::SamplerShortcut::kAlwaysOff:
+      sampled = false;
+      break;
+    case internal::SamplerShortcut::kParentOrOn:
+      sampled = parent == nullptr || parent->IsSampled();
+      break;
+    case internal::SamplerShortcut::kParentOrOff:
+      sampled = parent != nullptr && parent->IsSampled();
+      break;
+    default:
+      sampled = provider_->sampler_->ShouldSample(
+          {parent, trace_id, name, options.kind});
   }
+  if (sampled && !provider_->shut_down_.load(std::memory_order_relaxed)) {
+    return StartRecordingSpan(name, options, parent, trace_id);
+  }
+  // Non-recording: only the context, built in the returned handle.
+  return Span(trace_id, internal::NewSpanId(), parent);
+}
+
+__attribute__((noinline)) Span Tracer::StartRecordingSpan(
+    std::string_view name, StartSpanOptions& options, const SpanContext* parent,
+    const TraceId& trace_id) const {
   // Recycled: its name and attribute storage are usually big enough
   // already, so the span allocates nothing.
   std::unique_ptr<SpanData> data = internal::NewSpanData();
   data->context.trace_id = trace_id;
-  data->context.span_id = SpanId::Random();
+  data->context.span_id = internal::NewSpanId();
   data->context.trace_flags = kTraceFlagSampled;
   if (parent != nullptr) {
     data->context.trace_state = parent->trace_state;
@@ -170,6 +195,7 @@ TracerProvider::TracerProvider(TracerProviderOptions options)
       sampler_(options.sampler != nullptr
                    ? std::move(options.sampler)
                    : ParentBasedSampler(AlwaysOnSampler())),
+      sampler_shortcut_(static_cast<uint8_t>(internal::ShortcutOf(*sampler_))),
       processors_(std::move(options.processors)),
       clock_(options.clock),
       limits_(options.limits) {}

@@ -70,7 +70,7 @@ __attribute__((
     tls_model("initial-exec"))) inline thread_local const SpanContext*
     tls_active_span_context = nullptr;
 
-// Fills `out` with 64 random bits from a per-thread splitmix64 generator
+// 64 random bits from a per-thread wyrand generator
 // seeded from std::random_device. Hand-written because ids are made on the
 // span hot path and std::mt19937_64 is large and slower.
 uint64_t RandomU64();

@@ -170,6 +170,11 @@ class Tracer {
   friend class TracerProvider;
   Tracer(const TracerProvider* provider, InstrumentationScope scope)
       : provider_(provider), scope_(std::move(scope)) {}
+  // StartSpan once the sampler said yes (kept out of line so that the
+  // unsampled path stays small).
+  Span StartRecordingSpan(std::string_view name, StartSpanOptions& options,
+                          const SpanContext* parent,
+                          const TraceId& trace_id) const;
 
   const TracerProvider* provider_;
   InstrumentationScope scope_;
@@ -203,6 +208,8 @@ class TracerProvider {
 
   Resource resource_;
   std::unique_ptr<Sampler> sampler_;
+  // internal::SamplerShortcut of sampler_.
+  uint8_t sampler_shortcut_;
   std::vector<std::shared_ptr<SpanProcessor>> processors_;
   const base::Clock* clock_;
   SpanLimits limits_;
