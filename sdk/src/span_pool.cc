@@ -67,7 +67,7 @@ void Refill() {
 }
 
 // Back to defaults, keeping the storage of strings and vectors.
-// Returns false when the span is too big to keep.
+// Returns false when the span is too big to reuse.
 bool Reset(SpanData& s) {
   if (s.attributes.capacity() > kMaxPooledAttributes ||
       s.name.capacity() > kMaxPooledNameBytes ||
@@ -106,21 +106,16 @@ bool Reset(SpanData& s) {
 
 std::unique_ptr<SpanData> NewSpanData() {
   if (tls_cached == 0) Refill();
-  if (tls_cached > 0) return std::unique_ptr<SpanData>(tls_cache[--tls_cached]);
+  while (tls_cached > 0) {
+    // Reset here, not when recycled: the export worker then never writes
+    // to a span, so its cache lines need not travel back to this core.
+    std::unique_ptr<SpanData> s(tls_cache[--tls_cached]);
+    if (Reset(*s)) return s;
+  }
   return std::make_unique<SpanData>();
 }
 
 void RecycleSpanData(std::vector<std::unique_ptr<SpanData>>& spans) {
-  // Reset outside the lock; it destroys attribute values.
-  size_t keep = 0;
-  for (auto& s : spans) {
-    if (Reset(*s)) {
-      spans[keep++] = std::move(s);
-    } else {
-      s.reset();
-    }
-  }
-  spans.resize(keep);
   {
     SharedPool& pool = Shared();
     std::lock_guard<std::mutex> lock(pool.mu);
@@ -133,7 +128,7 @@ void RecycleSpanData(std::vector<std::unique_ptr<SpanData>>& spans) {
 }
 
 void RecycleSpanData(std::unique_ptr<SpanData> span) {
-  if (span == nullptr || !Reset(*span)) return;
+  if (span == nullptr) return;
   if (tls_cached < kChunk) {
     // The cache must be returned when the thread exits.
     if (tls_cached == 0) EnsureCacheOwner();

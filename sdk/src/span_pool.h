@@ -1,8 +1,8 @@
 // A process-wide pool of SpanData objects, so that a sampled span costs no
 // heap allocation once the pool is warm: the batch processor's worker
-// hands exported spans back (reset, keeping the capacity of their name,
-// attribute and event storage), and Tracer::StartSpan takes them out
-// again.
+// hands exported spans back, and Tracer::StartSpan takes them out again,
+// reset but keeping the capacity of their name, attribute and event
+// storage.
 //
 // Producers take spans from a small per-thread cache that refills in
 // chunks from the shared pool under one lock, so the lock is paid once
@@ -25,12 +25,11 @@ namespace pantau::sdk::internal {
 std::unique_ptr<SpanData> NewSpanData();
 
 // Hands spans that nobody references any more back for reuse; `spans` is
-// left empty. Resets each span on the calling thread, so call it where the
-// time does not matter (the export worker).
+// left empty. Only moves pointers: a span is reset when it is taken out
+// again, by the thread that fills it.
 void RecycleSpanData(std::vector<std::unique_ptr<SpanData>>& spans);
 
-// As above, for one span; cheap enough for the ending thread (the span
-// goes to that thread's cache when there is room).
+// As above, for one span (into this thread's cache when there is room).
 void RecycleSpanData(std::unique_ptr<SpanData> span);
 
 }  // namespace pantau::sdk::internal
