@@ -189,6 +189,7 @@ class TimedStore : public RelayStore {
     return inner_->Stats(now);
   }
   void SetKeepDelivered(bool keep) override { inner_->SetKeepDelivered(keep); }
+  bool CanClaimAhead() const override { return inner_->CanClaimAhead(); }
   absl::StatusOr<std::vector<Message>> ListDead(
       int limit, std::string_view after) override {
     return inner_->ListDead(limit, after);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <future>
+#include <optional>
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
@@ -48,13 +50,21 @@ Relay::Relay(RelayStore* store, Transport* transport, RelayOptions options,
 }
 
 absl::StatusOr<int> Relay::RunOnce() {
-  Instrumentation* inst = GetInstrumentation();
   absl::Time now = clock_->Now();
   PANTAU_ASSIGN_OR_RETURN(std::vector<Message> batch,
                           store_->Claim(options_.relay_id, options_.batch_size,
                                         now, options_.lease));
   if (batch.empty()) return 0;
+  int n = static_cast<int>(batch.size());
+  std::vector<Outcome> outcomes = Publish(std::move(batch), now);
+  PANTAU_RETURN_IF_ERROR(
+      store_->Complete(options_.relay_id, outcomes, clock_->Now()));
+  return n;
+}
 
+std::vector<Outcome> Relay::Publish(std::vector<Message> batch,
+                                    absl::Time claimed_at) {
+  Instrumentation* inst = GetInstrumentation();
   // A batch may hold several messages of one key (in order). They go out
   // in waves, the w-th message of each key in wave w, each wave waiting
   // for its acks, so a key's messages reach the broker in order and a
@@ -74,7 +84,8 @@ absl::StatusOr<int> Relay::RunOnce() {
   std::vector<absl::Time> done_at(batch.size());
   // Past this point another relay may own the rows; publishing them then
   // could overtake its copies, so later waves are left to the next owner.
-  absl::Time wave_deadline = now + options_.lease - options_.publish_timeout;
+  absl::Time wave_deadline =
+      claimed_at + options_.lease - options_.publish_timeout;
   for (int w = 0; w < waves; ++w) {
     bool expired = w > 0 && clock_->Now() > wave_deadline;
     std::vector<size_t> idx;
@@ -141,9 +152,7 @@ absl::StatusOr<int> Relay::RunOnce() {
     }
     outcomes.push_back(std::move(o));
   }
-  absl::Time done = clock_->Now();
-  PANTAU_RETURN_IF_ERROR(store_->Complete(options_.relay_id, outcomes, done));
-  return static_cast<int>(batch.size());
+  return outcomes;
 }
 
 absl::Status Relay::Maintain() {
@@ -170,6 +179,10 @@ absl::Status Relay::Maintain() {
 }
 
 void Relay::Run() {
+  if (store_->CanClaimAhead()) {
+    RunPipelined();
+    return;
+  }
   while (!stop_.load()) {
     absl::StatusOr<int> n = RunOnce();
     absl::Status m = Maintain();
@@ -189,6 +202,73 @@ void Relay::Run() {
       }
     }
   }
+}
+
+// While one batch is being published (on a helper thread, waiting for
+// broker acks), this thread claims the next one and records the previous
+// one, so the database work and the broker round trips overlap. The next
+// claim cannot take a key that has a message in flight: those rows are
+// still pending and leased, which blocks their keys (store.h), so per-key
+// order is the same as one round at a time.
+void Relay::RunPipelined() {
+  struct InFlight {
+    std::future<std::vector<Outcome>> outcomes;
+  };
+  std::optional<InFlight> in_flight;
+  auto start = [&](std::vector<Message> batch, absl::Time claimed_at) {
+    in_flight.emplace();
+    in_flight->outcomes = std::async(
+        std::launch::async, [this, b = std::move(batch), claimed_at]() mutable {
+          return Publish(std::move(b), claimed_at);
+        });
+  };
+  auto complete = [&](const std::vector<Outcome>& outcomes) {
+    absl::Status s =
+        store_->Complete(options_.relay_id, outcomes, clock_->Now());
+    if (!s.ok()) {
+      // The leases run out and the messages go out again (dedup absorbs
+      // the copies); nothing else to do here.
+      PANTAU_LOG(kWarn, "outbox relay round failed",
+                 {{"relay", options_.relay_id}, {"error", s}});
+    }
+  };
+  while (!stop_.load()) {
+    absl::Time now = clock_->Now();
+    absl::StatusOr<std::vector<Message>> next = store_->Claim(
+        options_.relay_id, options_.batch_size, now, options_.lease);
+    bool completed = false;
+    std::vector<Outcome> previous;
+    if (in_flight.has_value()) {
+      previous = in_flight->outcomes.get();
+      in_flight.reset();
+      completed = true;
+    }
+    bool claimed = next.ok() && !next->empty();
+    bool full =
+        claimed && static_cast<int>(next->size()) >= options_.batch_size;
+    if (claimed) start(*std::move(next), now);
+    if (completed) complete(previous);
+    absl::Status m = Maintain();
+    if (!next.ok() || !m.ok()) {
+      PANTAU_LOG(kWarn, "outbox relay round failed",
+                 {{"relay", options_.relay_id},
+                  {"error", !next.ok() ? next.status() : m}});
+      if (!in_flight.has_value()) {
+        store_->WaitForWork(options_.poll_interval).IgnoreError();
+      }
+      continue;
+    }
+    // Go again at once while there is a batch in flight (it has to be
+    // recorded), after a full batch, or after recording one (that may have
+    // unblocked keys the last claim had to leave out). Otherwise wait.
+    if (in_flight.has_value() || full || completed || stop_.load()) continue;
+    absl::Status w = store_->WaitForWork(options_.poll_interval);
+    if (!w.ok()) {
+      PANTAU_LOG(kWarn, "outbox relay wait failed", {{"error", w}});
+      absl::SleepFor(options_.poll_interval);
+    }
+  }
+  if (in_flight.has_value()) complete(in_flight->outcomes.get());
 }
 
 void Relay::Stop() {

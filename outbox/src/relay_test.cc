@@ -2,6 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <map>
+#include <thread>
+
 #include "gtest/gtest.h"
 #include "pantau/outbox/memory_transport.h"
 #include "pantau/outbox/sqlite_store.h"
@@ -207,6 +210,43 @@ TEST_F(RelayTest, MaintainReportsStatsAndCleansUp) {
   ASSERT_TRUE(relay.Maintain().ok());
   EXPECT_EQ(counters.pending.load(), 0);
   EXPECT_EQ(testing::QueryInt(app_, "SELECT count(*) FROM pantau_outbox"), 0);
+}
+
+TEST_F(RelayTest, RunClaimsAheadAndKeepsPerKeyOrder) {
+  // Run claims the next batch while the previous one is being published;
+  // the keys of messages in flight must stay out of that claim.
+  ASSERT_TRUE(store_->CanClaimAhead());
+  constexpr int kKeys = 3, kPerKey = 40;
+  for (int i = 0; i < kPerKey; ++i) {
+    for (int k = 0; k < kKeys; ++k) {
+      Enqueue("k" + std::to_string(k), std::to_string(i));
+    }
+  }
+  transport_.SetPublishHook([](const Message&) {
+    absl::SleepFor(absl::Microseconds(200));  // keep batches in flight
+    return absl::OkStatus();
+  });
+  options_.batch_size = 7;
+  options_.poll_interval = absl::Milliseconds(1);
+  Relay relay(store_.get(), &transport_, options_, base::Clock::Real());
+  std::thread t([&] { relay.Run(); });
+  absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (transport_.published().size() < kKeys * kPerKey &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  relay.Stop();
+  t.join();
+  std::vector<Message> published = transport_.published();
+  ASSERT_EQ(published.size(), static_cast<size_t>(kKeys * kPerKey));
+  std::map<std::string, int> next;
+  for (const Message& m : published) {
+    EXPECT_EQ(m.payload, std::to_string(next[m.key]++)) << "key " << m.key;
+  }
+  // Stop records the batch still in flight.
+  EXPECT_EQ(testing::QueryInt(
+                app_, "SELECT count(*) FROM pantau_outbox WHERE state = 0"),
+            0);
 }
 
 TEST_F(RelayTest, RunStopsPromptly) {

@@ -87,6 +87,14 @@ class Relay {
   const RelayOptions& options() const { return options_; }
 
  private:
+  // Publishes a claimed batch in per-key waves; returns the outcomes for
+  // Complete.
+  std::vector<Outcome> Publish(std::vector<Message> batch,
+                               absl::Time claimed_at);
+  // Run for stores that can claim ahead: claim and record on this thread
+  // while the previous batch is published on another.
+  void RunPipelined();
+
   RelayStore* store_;
   Transport* transport_;
   RelayOptions options_;

@@ -53,6 +53,7 @@ class SqliteStore : public RelayStore {
                         absl::Time now) override;
   absl::StatusOr<OutboxStats> Stats(absl::Time now) override;
   void SetKeepDelivered(bool keep) override { keep_delivered_ = keep; }
+  bool CanClaimAhead() const override { return true; }
   absl::StatusOr<std::vector<Message>> ListDead(
       int limit, std::string_view after_id) override;
   absl::StatusOr<int64_t> Replay(const std::vector<std::string>& ids,

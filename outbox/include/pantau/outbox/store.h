@@ -64,6 +64,11 @@ class RelayStore {
   // once, which spares rewriting each row and is the cheaper path. The
   // relay sets it from RelayOptions::retention (zero: delete at once).
   virtual void SetKeepDelivered(bool keep) { (void)keep; }
+  // Whether Claim may be called again before the previous batch is
+  // Completed (its rows stay leased to this owner meanwhile, which keeps
+  // their keys out of the new claim). Relay::Run then claims the next batch
+  // while the previous one is being published.
+  virtual bool CanClaimAhead() const { return false; }
 
   // Dead letters in id order, starting after `after_id` (empty: first).
   virtual absl::StatusOr<std::vector<Message>> ListDead(
