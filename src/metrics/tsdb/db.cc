@@ -426,69 +426,128 @@ absl::Status DB::LoadCheckpoint(
               {"records", payloads.size()},
               {"read_took", read_took},
               {"scan_took", absl::Now() - start - read_took}});
-  // Pass 2, every thread: each record is one whole series, independent of
-  // the others, so batches of records are decoded and put into the head in
-  // parallel.
+  // Pass 2: records are decoded (labels parsed and checked, chunks checked
+  // and copied) by helper threads, batches ahead, while this thread puts
+  // the decoded series into the head in file order. One inserter: with
+  // several, the head's postings lock made them queue behind each other,
+  // and on a loaded machine a descheduled lock holder stalled the rest
+  // (2 threads took 1-4x as long as 1).
   constexpr size_t kBatch = 256;
+  constexpr size_t kAhead = 16;  // decoded batches waiting, at most
+  struct Batch {
+    std::vector<std::pair<SeriesRef, ChunkedSeries>> series;
+    absl::Status status;  // of the record after the last decoded one
+    bool ready = false;
+  };
   const size_t n = payloads.size();
-  const int threads = static_cast<int>(std::min<size_t>(
-      static_cast<size_t>(ReplayThreads()), std::max<size_t>(1, n / kBatch)));
-  std::atomic<size_t> next{0};
-  std::atomic<size_t> first_bad{n};
-  std::atomic<uint64_t> loaded{0};
-  absl::Mutex mu;
-  std::string bad_reason;
-  absl::Time last_progress = absl::Now();
-  auto work = [&](bool log_progress) {
-    std::vector<std::pair<SeriesRef, MemSeries*>> my_aliases;
-    ChunkedSeries cs;
-    while (true) {
-      const size_t b = next.fetch_add(kBatch);
-      if (b >= n || b >= first_bad.load()) break;
-      const size_t e = std::min(n, b + kBatch);
-      size_t done = 0;
-      for (size_t i = b; i < e; ++i) {
-        SeriesRef ref;
-        cs.chunks.clear();
-        cs.extra.clear();
-        absl::Status st =
-            DecodeSeriesChunks(payloads[i], &ref, &cs, ChunkCheck::kHeader);
-        if (!st.ok()) {
-          absl::MutexLock l(&mu);
-          if (i < first_bad.load()) {
-            first_bad.store(i);
-            bad_reason = std::string(st.message());
-          }
-          break;
-        }
-        MemSeries* s = head_->CreateForReplay(ref, cs.labels);
-        if (s->ref != ref) my_aliases.emplace_back(ref, s);
-        head_->LoadChunks(s, std::move(cs.chunks), std::move(cs.extra));
-        ++done;
-      }
-      const uint64_t so_far = loaded.fetch_add(done) + done;
-      if (log_progress && absl::Now() - last_progress > absl::Seconds(5)) {
-        last_progress = absl::Now();
-        PANTAU_LOG(kInfo, "WAL checkpoint loading",
-                   {{"series_so_far", so_far}, {"series", n}});
-      }
+  const size_t nb = (n + kBatch - 1) / kBatch;
+  std::vector<Batch> batches(nb);
+  const int helpers = static_cast<int>(std::min<size_t>(
+      static_cast<size_t>(ReplayThreads() - 1), nb > 1 ? nb - 1 : 0));
+  auto decode = [&](size_t b) {
+    Batch& batch = batches[b];
+    const size_t e = std::min(n, (b + 1) * kBatch);
+    batch.series.reserve(e - b * kBatch);
+    for (size_t i = b * kBatch; i < e; ++i) {
+      SeriesRef ref;
+      ChunkedSeries cs;
+      batch.status =
+          DecodeSeriesChunks(payloads[i], &ref, &cs, ChunkCheck::kHeader);
+      if (!batch.status.ok()) break;
+      batch.series.emplace_back(ref, std::move(cs));
     }
-    absl::MutexLock l(&mu);
-    for (const auto& [ref, s] : my_aliases) (*aliases)[ref] = s;
+  };
+  struct Progress {  // guarded by mu, as are the batches' `ready`
+    size_t next_decode = 0;
+    size_t consumed = 0;
+    bool stop = false;
+    bool CanDecode() const { return stop || next_decode < consumed + kAhead; }
+  };
+  absl::Mutex mu;
+  Progress pr;
+  auto helper = [&] {
+    while (true) {
+      size_t b;
+      {
+        absl::MutexLock l(&mu);
+        mu.Await(absl::Condition(&pr, &Progress::CanDecode));
+        if (pr.stop || pr.next_decode >= nb) return;
+        b = pr.next_decode++;
+      }
+      decode(b);
+      absl::MutexLock l(&mu);
+      batches[b].ready = true;
+    }
   };
   std::vector<std::thread> pool;
-  for (int i = 1; i < threads; ++i) pool.emplace_back(work, false);
-  work(true);
+  for (int i = 0; i < helpers; ++i) pool.emplace_back(helper);
+  uint64_t loaded = 0;
+  size_t bad = n;  // index of the first record that did not decode
+  std::string bad_reason;
+  absl::Time last_progress = absl::Now();
+  for (size_t b = 0; b < nb; ++b) {
+    bool mine = false;
+    mu.Lock();
+    while (true) {
+      if (pr.next_decode <= b) {
+        // No helper has taken it: decode it here.
+        pr.next_decode = b + 1;
+        mine = true;
+        break;
+      }
+      if (batches[b].ready) break;
+      if (pr.next_decode < nb && pr.CanDecode()) {
+        // A helper is still on it (or was descheduled: the machine may be
+        // busy): decode a later batch meanwhile instead of waiting.
+        const size_t c = pr.next_decode++;
+        mu.Unlock();
+        decode(c);
+        mu.Lock();
+        batches[c].ready = true;
+        continue;
+      }
+      mu.Await(absl::Condition(&batches[b].ready));
+      break;
+    }
+    mu.Unlock();
+    if (mine) decode(b);
+    Batch& batch = batches[b];
+    for (auto& [ref, cs] : batch.series) {
+      MemSeries* s = head_->CreateForReplay(ref, cs.labels);
+      if (s->ref != ref) (*aliases)[ref] = s;
+      head_->LoadChunks(s, std::move(cs.chunks), std::move(cs.extra));
+    }
+    loaded += batch.series.size();
+    const bool failed = !batch.status.ok();
+    if (failed) {
+      bad = b * kBatch + batch.series.size();
+      bad_reason = std::string(batch.status.message());
+    }
+    batch = Batch();  // frees its memory
+    {
+      absl::MutexLock l(&mu);
+      pr.consumed = b + 1;
+      if (failed) pr.stop = true;
+    }
+    if (failed) break;
+    if (absl::Now() - last_progress > absl::Seconds(5)) {
+      last_progress = absl::Now();
+      PANTAU_LOG(kInfo, "WAL checkpoint loading",
+                 {{"series_so_far", loaded}, {"series", n}});
+    }
+  }
+  {
+    absl::MutexLock l(&mu);
+    pr.stop = true;
+  }
   for (std::thread& t : pool) t.join();
-  *series += loaded.load();
-  if (first_bad.load() < n) {
-    // A record with a good checksum that does not decode. Series of later
-    // records that other threads had already loaded are kept.
+  *series += loaded;
+  if (bad < n) {
+    // A record with a good checksum that does not decode.
     r.corrupt = true;
     r.reason = bad_reason;
-    r.valid_bytes =
-        static_cast<uint64_t>(payloads[first_bad.load()].data() - data.data()) -
-        kWalRecordHeaderSize;
+    r.valid_bytes = static_cast<uint64_t>(payloads[bad].data() - data.data()) -
+                    kWalRecordHeaderSize;
   }
   if (r.corrupt) {
     PANTAU_LOG(
@@ -499,8 +558,8 @@ absl::Status DB::LoadCheckpoint(
   }
   PANTAU_LOG(kInfo, "WAL checkpoint loaded",
              {{"file", path},
-              {"series", loaded.load()},
-              {"threads", threads},
+              {"series", loaded},
+              {"decode_helpers", helpers},
               {"took", absl::Now() - start}});
   return absl::OkStatus();
 }
