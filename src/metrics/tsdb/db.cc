@@ -89,10 +89,13 @@ absl::StatusOr<FileContents> ReadWholeFile(base::Env* env,
 // WAL order. With one shard, samples are applied by the caller.
 class ShardedApplier {
  public:
-  ShardedApplier(Head* head, int shards)
-      : head_(head), shards_(std::max(1, shards)) {
+  // `threads` false: one shard, applied by the caller.
+  ShardedApplier(Head* head, int shards, bool threads)
+      : head_(head),
+        shards_(threads ? std::max(1, shards) : 1),
+        inline_(!threads) {
     pending_.resize(shards_);
-    if (shards_ == 1) return;
+    if (inline_) return;
     queues_ = std::make_unique<Queue[]>(shards_);
     for (int i = 0; i < shards_; ++i) {
       threads_.emplace_back([this, i] { Run(queues_[i]); });
@@ -101,7 +104,7 @@ class ShardedApplier {
   ~ShardedApplier() { Finish(); }
 
   void Add(MemSeries* s, int64_t t, double v) {
-    const size_t shard = shards_ == 1 ? 0 : s->ref % shards_;
+    const size_t shard = s->ref % shards_;
     std::vector<Item>& p = pending_[shard];
     p.push_back({s, t, v});
     if (p.size() >= kBatch) Hand(shard);
@@ -111,7 +114,7 @@ class ShardedApplier {
   void Finish() {
     if (finished_) return;
     finished_ = true;
-    if (shards_ == 1) {
+    if (inline_) {
       ApplyBatch(pending_[0]);
       return;
     }
@@ -140,7 +143,7 @@ class ShardedApplier {
   void Hand(size_t shard) {
     std::vector<Item>& p = pending_[shard];
     if (p.empty()) return;
-    if (shards_ == 1) {
+    if (inline_) {
       ApplyBatch(p);
       p.clear();
       return;
@@ -177,6 +180,7 @@ class ShardedApplier {
 
   Head* head_;
   const int shards_;
+  const bool inline_;
   bool finished_ = false;
   std::vector<std::vector<Item>> pending_;
   std::unique_ptr<Queue[]> queues_;
@@ -323,7 +327,8 @@ absl::Status DB::Replay(uint64_t* next_segment) {
   std::vector<RefSample> sample_buf;
   // This thread reads and decodes the segments; appending to the series
   // (chunk encoding) is shared out by series among the replay threads.
-  ShardedApplier applier(head_.get(), ReplayThreads());
+  // The reading thread counts as one of the replay threads.
+  ShardedApplier applier(head_.get(), ReplayThreads() - 1, ReplayThreads() > 1);
   for (uint64_t n : segments) {
     last = std::max(last, n);
     if (have_checkpoint && n <= checkpoint) continue;
