@@ -55,12 +55,14 @@ class Batcher {
   }
   ~Batcher() { Shutdown(absl::InfiniteDuration()).IgnoreError(); }
 
-  void Push(T item) {
+  // Queues `item`. Returns what was dropped for it (the oldest item when
+  // the queue is full, `item` itself after shutdown), else a
+  // value-initialised T; the caller may reuse it.
+  [[nodiscard]] T Push(T item) {
     std::unique_lock<std::mutex> lock(mu_);
     if (stopping_) {
       ++dropped_;
-      lock.unlock();
-      return;  // `item` is destroyed outside the lock
+      return item;
     }
     if (size_ == ring_.size()) {
       // Full: the new item takes the oldest one's slot.
@@ -80,6 +82,7 @@ class Batcher {
     bool wake = size_ == options_.max_batch_size;
     lock.unlock();
     if (wake) work_cv_.notify_one();
+    return item;  // moved-from, or the oldest when the queue was full
   }
 
   absl::Status ForceFlush(absl::Duration timeout) {

@@ -230,7 +230,7 @@ BatchLogRecordProcessor::~BatchLogRecordProcessor() {
 }
 
 void BatchLogRecordProcessor::OnEmit(std::unique_ptr<LogRecord> record) {
-  impl_->batcher.Push(std::move(record));
+  (void)impl_->batcher.Push(std::move(record));  // a dropped one is freed
 }
 
 absl::Status BatchLogRecordProcessor::ForceFlush(absl::Duration timeout) {

@@ -31,7 +31,10 @@ BatchSpanProcessor::~BatchSpanProcessor() {
 }
 
 void BatchSpanProcessor::OnEnd(std::unique_ptr<SpanData> span) {
-  impl_->batcher.Push(std::move(span));
+  // A span dropped from a full queue is reused, not freed: overload is
+  // when allocation would hurt most.
+  std::unique_ptr<SpanData> dropped = impl_->batcher.Push(std::move(span));
+  if (dropped != nullptr) internal::RecycleSpanData(std::move(dropped));
 }
 
 absl::Status BatchSpanProcessor::ForceFlush(absl::Duration timeout) {
