@@ -219,6 +219,19 @@ void Relay::RunPipelined() {
     in_flight.emplace();
     in_flight->outcomes = std::async(
         std::launch::async, [this, b = std::move(batch), claimed_at]() mutable {
+          // The batch waited for the previous one to be published. If its
+          // lease could now run out during the first wave, another relay may
+          // own the rows by then: publish nothing, release them.
+          if (options_.lease > options_.publish_timeout &&
+              clock_->Now() >
+                  claimed_at + options_.lease - options_.publish_timeout) {
+            std::vector<Outcome> released(b.size());
+            for (size_t i = 0; i < b.size(); ++i) {
+              released[i].id = b[i].id;
+              released[i].skipped = true;
+            }
+            return released;
+          }
           return Publish(std::move(b), claimed_at);
         });
   };
