@@ -24,7 +24,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       case WalRecordType::kSeriesChunks: {
         pantau::metrics::SeriesRef ref;
-        ChunkedSeries cs;
+        ChunkedSeries cs, header_checked;
+        // The lighter check that loading a checkpoint uses must be as safe.
+        (void)DecodeSeriesChunks(payload, &ref, &header_checked,
+                                 ChunkCheck::kHeader);
+        for (const ChunkData& c : header_checked.chunks) {
+          ChunkIterator it(c.bytes);
+          while (it.Next()) {
+          }
+        }
         return DecodeSeriesChunks(payload, &ref, &cs);
       }
     }
