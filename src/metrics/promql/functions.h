@@ -27,6 +27,9 @@ struct RangeWindow {
   double params[2] = {0, 0};  // the function's scalar arguments, in order
   int64_t ts = 0;             // the step's evaluation time
   bool from_selector = true;  // a matrix selector rather than a subquery
+  // False when the caller knows no value in `points` drops below its
+  // predecessor (no counter reset), so rate/increase can skip their scan.
+  bool may_have_resets = true;
 };
 // Sets *has when the series yields a value at this step; an error ends the
 // query (e.g. holt_winters' factors out of range).
@@ -59,6 +62,9 @@ struct FunctionDef {
   VectorFunc vector_fn = nullptr;  // instant-style
   RangeFunc range_fn = nullptr;    // per series over a range argument
   bool keeps_metric_name = false;  // e.g. last_over_time
+  // Reads RangeWindow::may_have_resets (rate, increase): the evaluator
+  // then counts resets once per series instead of once per window.
+  bool uses_resets = false;
   // For functions that map each value on its own and drop the name (abs,
   // ln, ...): lets the evaluator work series by series.
   double (*elementwise)(double) = nullptr;

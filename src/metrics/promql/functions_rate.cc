@@ -16,7 +16,7 @@ absl::Status ExtrapolatedRate(const RangeWindow& w, bool is_counter,
   const auto& p = w.points;
   if (p.size() < 2) return absl::OkStatus();
   double result = p.back().v - p.front().v;
-  if (is_counter) {
+  if (is_counter && w.may_have_resets) {
     double last = 0;
     for (const Point& s : p) {
       if (s.v < last) result += last;
@@ -195,7 +195,9 @@ FunctionDef RangeFn(std::string name, RangeFunc fn,
 void RegisterRateFunctions(FunctionTable* t) {
   using VT = ValueType;
   t->push_back(RangeFn("rate", Rate));
+  t->back().uses_resets = true;
   t->push_back(RangeFn("increase", Increase));
+  t->back().uses_resets = true;
   t->push_back(RangeFn("delta", Delta));
   t->push_back(RangeFn("irate", Irate));
   t->push_back(RangeFn("idelta", Idelta));
