@@ -78,6 +78,24 @@ class PartIterator {
   absl::Status status_;
 };
 
+// Whether `s` certainly has a sample in [mint, maxt], from chunk bounds
+// (a chunk's mint and maxt are its first and last sample) and `extra`
+// alone; false also when only decoding could tell (a chunk that starts
+// before and ends after the range). Saves the query path decoding the
+// start of every series twice.
+bool HasSampleIn(const ChunkedSeries& s, int64_t mint, int64_t maxt) {
+  for (const ChunkData& c : s.chunks) {
+    if ((c.mint >= mint && c.mint <= maxt) ||
+        (c.maxt >= mint && c.maxt <= maxt)) {
+      return true;
+    }
+  }
+  for (const Sample& x : s.extra) {
+    if (x.t >= mint && x.t <= maxt) return true;
+  }
+  return false;
+}
+
 class MergedIterator : public SampleIterator {
  public:
   MergedIterator(std::vector<std::shared_ptr<const ChunkedSeries>> parts,
@@ -204,12 +222,22 @@ class MergedSeriesSet : public SeriesSet {
       std::vector<std::shared_ptr<const ChunkedSeries>> group(
           parts_.begin() + pos_, parts_.begin() + end);
       pos_ = end;
+      bool in_range = false;
+      for (const auto& part : group) {
+        if (HasSampleIn(*part, mint_, maxt_)) {
+          in_range = true;
+          break;
+        }
+      }
       auto series =
           std::make_unique<MergedSeries>(std::move(group), mint_, maxt_);
-      auto it = series->Iterator();
-      if (!it->Next()) {
-        if (!it->status().ok()) status_ = it->status();
-        continue;  // nothing in range
+      if (!in_range) {
+        // Only a chunk straddling the whole range leaves it open: read.
+        auto it = series->Iterator();
+        if (!it->Next()) {
+          if (!it->status().ok()) status_ = it->status();
+          continue;  // nothing in range
+        }
       }
       cur_ = std::move(series);
       return true;
