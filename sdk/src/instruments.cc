@@ -1,4 +1,5 @@
 // Histogram recording, bucket helpers and the per-instrument snapshots.
+#include <bit>
 #include <chrono>
 #include <cmath>
 
@@ -7,19 +8,30 @@
 
 namespace pantau::sdk {
 
+namespace internal {
+uint32_t AssignStripe() {
+  static std::atomic<uint32_t> next{0};
+  tls_stripe_plus_one = next.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (tls_stripe_plus_one == 0) tls_stripe_plus_one = 1;  // wrapped
+  return tls_stripe_plus_one;
+}
+}  // namespace internal
+
 Histogram::Histogram(const std::vector<double>* bounds,
                      int64_t start_time_unix_nano)
     : bounds_(bounds),
-      counts_(new std::atomic<uint64_t>[bounds->size() + 1]),
+      stride_((bounds->size() + 2 + 7) / 8 * 8),
+      lines_(new Line[kStripes * stride_ / 8]),
       exemplars_(new ExemplarSlot[bounds->size() + 1]),
       start_(start_time_unix_nano) {
-  for (size_t i = 0; i <= bounds->size(); ++i) counts_[i].store(0);
+  for (size_t l = 0; l < kStripes * stride_ / 8; ++l) {
+    for (auto& w : lines_[l].word) w.store(0, std::memory_order_relaxed);
+  }
 }
 
 void Histogram::ObserveWithExemplar(double v, const SpanContext& context) {
   size_t i = BucketIndex(v);
-  counts_[i].fetch_add(1, std::memory_order_relaxed);
-  sum_.fetch_add(v, std::memory_order_relaxed);
+  Add(i, v);
   if (context.IsValid()) RecordExemplar(i, v, context);
 }
 
@@ -39,13 +51,21 @@ void Histogram::Snapshot(PointSnapshot* out) const {
   size_t n = bounds_->size() + 1;
   out->bucket_counts.resize(n);
   out->count = 0;
+  out->sum = 0;
   for (size_t i = 0; i < n; ++i) {
-    out->bucket_counts[i] = counts_[i].load(std::memory_order_relaxed);
+    uint64_t c = 0;
+    for (size_t st = 0; st < kStripes; ++st) {
+      c += Word(st, i).load(std::memory_order_relaxed);
+    }
+    out->bucket_counts[i] = c;
     // The count is the sum of the buckets so that _count always equals
     // the +Inf bucket, whatever races with observers.
-    out->count += out->bucket_counts[i];
+    out->count += c;
   }
-  out->sum = sum_.load(std::memory_order_relaxed);
+  for (size_t st = 0; st < kStripes; ++st) {
+    out->sum +=
+        std::bit_cast<double>(Word(st, n).load(std::memory_order_relaxed));
+  }
   out->exemplars.clear();
   out->exemplar_buckets.clear();
   for (size_t i = 0; i < n; ++i) {

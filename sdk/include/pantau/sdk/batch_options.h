@@ -12,7 +12,8 @@ namespace pantau::sdk {
 
 struct BatchOptions {
   // Items held while waiting for export; past it the oldest is dropped and
-  // counted. Default 2048 (the OpenTelemetry default).
+  // counted. Default 2048 (the OpenTelemetry default). Its slots (a
+  // pointer each) are allocated when the processor is made.
   size_t max_queue_size = 2048;
   // Most items per export call. Default 512.
   size_t max_batch_size = 512;

@@ -26,6 +26,7 @@
 #define PANTAU_SDK_METRICS_H_
 
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -161,6 +162,22 @@ class Gauge {
   int64_t start_;
 };
 
+namespace internal {
+
+// This thread's index for striped instruments: 0, 1, 2, ... in the order
+// threads first observe (so two threads never share a stripe until there
+// are more threads than stripes).
+uint32_t AssignStripe();
+__attribute__((tls_model(
+    "initial-exec"))) inline thread_local uint32_t tls_stripe_plus_one = 0;
+inline uint32_t ThisThreadStripe() {
+  uint32_t s = tls_stripe_plus_one;
+  if (__builtin_expect(s == 0, 0)) s = AssignStripe();
+  return s - 1;
+}
+
+}  // namespace internal
+
 class Histogram {
  public:
   // `bounds` must outlive the histogram (its family owns them).
@@ -172,8 +189,7 @@ class Histogram {
   // its bucket's exemplar, carrying that span's trace and span id.
   void Observe(double v) {
     size_t i = BucketIndex(v);
-    counts_[i].fetch_add(1, std::memory_order_relaxed);
-    sum_.fetch_add(v, std::memory_order_relaxed);
+    Add(i, v);
     const SpanContext* active = internal::tls_active_span_context;
     if (active != nullptr && active->IsSampled()) {
       RecordExemplar(i, v, *active);
@@ -208,9 +224,33 @@ class Histogram {
   }
   void RecordExemplar(size_t bucket, double v, const SpanContext& context);
 
+  // Counts and sum are striped: each thread adds to its own stripe (cache
+  // lines of its own), so threads observing the same histogram at once do
+  // not fight over one line, and the sum's compare-and-swap does not
+  // retry. A stripe is `stride_` words: bounds + 1 bucket counts, then
+  // the sum (a double's bits), padded to whole cache lines.
+  static constexpr size_t kStripes = 4;
+  struct alignas(64) Line {
+    std::atomic<uint64_t> word[8];
+  };
+  std::atomic<uint64_t>& Word(size_t stripe, size_t i) const {
+    size_t w = stripe * stride_ + i;
+    return lines_[w / 8].word[w % 8];
+  }
+  void Add(size_t bucket, double v) {
+    size_t stripe = internal::ThisThreadStripe() % kStripes;
+    Word(stripe, bucket).fetch_add(1, std::memory_order_relaxed);
+    std::atomic<uint64_t>& sum = Word(stripe, bounds_->size() + 1);
+    uint64_t old_bits = sum.load(std::memory_order_relaxed);
+    while (!sum.compare_exchange_weak(
+        old_bits, std::bit_cast<uint64_t>(std::bit_cast<double>(old_bits) + v),
+        std::memory_order_relaxed)) {
+    }
+  }
+
   const std::vector<double>* bounds_;
-  std::unique_ptr<std::atomic<uint64_t>[]> counts_;  // bounds + 1
-  std::atomic<double> sum_{0};
+  size_t stride_;                  // words per stripe, a multiple of 8
+  std::unique_ptr<Line[]> lines_;  // kStripes * stride_ / 8
   std::unique_ptr<ExemplarSlot[]> exemplars_;  // bounds + 1
   int64_t start_;
 };
