@@ -39,8 +39,8 @@ struct EngineOptions {
   // evaluation_interval.
   int64_t default_subquery_step_ms = 60 * 1000;
   // Threads one query may use to read and evaluate series in parallel;
-  // 0 means the machine's hardware threads, 1 keeps a query on its caller's
-  // thread.
+  // 0 means the machine's hardware threads (at most 8), 1 keeps a query on
+  // its caller's thread.
   int parallelism = 0;
   // Measures the timeout; not owned, must outlive the engine. Null means
   // base::Clock::Real(); tests pass a FakeClock.

@@ -7,8 +7,14 @@
 namespace pantau::metrics::promql {
 
 int ParallelThreads(int option, size_t n) {
-  int hw = option > 0 ? option
-                      : static_cast<int>(std::thread::hardware_concurrency());
+  // By default at most 8: beyond that, concurrent queries would mostly
+  // compete with each other for cores.
+  constexpr int kMaxDefaultThreads = 8;
+  int hw =
+      option > 0
+          ? option
+          : std::min(kMaxDefaultThreads,
+                     static_cast<int>(std::thread::hardware_concurrency()));
   // A thread costs tens of microseconds to start; below a few series per
   // thread the work is too small to pay for it.
   constexpr size_t kMinItemsPerThread = 4;
