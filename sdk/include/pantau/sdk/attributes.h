@@ -52,13 +52,13 @@ class AttributeKey {
   // Copies and moves touch the owned string only when there is one: a
   // literal key is two words (keys are moved into every span attribute).
   AttributeKey(const AttributeKey& other)
-      : ptr_(other.ptr_), size_(other.size_) {
-    if (ptr_ == nullptr) owned_ = other.owned_;
-  }
+      : ptr_(other.ptr_),
+        size_(other.size_),
+        owned_(ptr_ == nullptr ? other.owned_ : std::string()) {}
   AttributeKey(AttributeKey&& other) noexcept
-      : ptr_(other.ptr_), size_(other.size_) {
-    if (ptr_ == nullptr) owned_ = std::move(other.owned_);
-  }
+      : ptr_(other.ptr_),
+        size_(other.size_),
+        owned_(ptr_ == nullptr ? std::move(other.owned_) : std::string()) {}
   AttributeKey& operator=(const AttributeKey& other) {
     if (this != &other) {
       ptr_ = other.ptr_;

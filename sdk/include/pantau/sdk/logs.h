@@ -117,9 +117,11 @@ enum class LogFormat { kLogfmt, kJson };
 
 // One field of a record; any integer, float, bool or string value.
 struct LogField {
-  template <typename V>
-  LogField(AttributeKey k, V&& v)  // NOLINT: brace-initialised in calls
-      : key(std::move(k)), value(ToAttributeValue(std::forward<V>(v))) {}
+  // The key is built in place from what the caller wrote (a literal stays
+  // two words), not moved through a temporary.
+  template <typename K, typename V>
+  LogField(K&& k, V&& v)  // NOLINT: brace-initialised in calls
+      : key(std::forward<K>(k)), value(ToAttributeValue(std::forward<V>(v))) {}
   AttributeKey key;
   AttributeValue value;
 };
