@@ -105,6 +105,9 @@ class Series {
  public:
   virtual ~Series() = default;
   virtual const base::Labels& labels() const = 0;
+  // The iterator owns what it reads: it stays valid after the SeriesSet
+  // has moved past this series (the query engine reads series on several
+  // threads while the set advances), until its Querier is destroyed.
   virtual std::unique_ptr<SampleIterator> Iterator() const = 0;
 };
 
