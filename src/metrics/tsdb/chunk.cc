@@ -367,6 +367,17 @@ void WriteSpecial(BitWriter& w, const Coding& c, size_t j, uint64_t bits) {
   w.Write(bits, 64);
 }
 
+// The 8 bytes at p as a big-endian word (bits are MSB first in the
+// stream).
+inline uint64_t LoadBe64(const char* p) {
+  uint64_t x;
+  std::memcpy(&x, p, sizeof x);
+  if constexpr (std::endian::native == std::endian::little) {
+    x = __builtin_bswap64(x);
+  }
+  return x;
+}
+
 int64_t SignExtend(uint64_t v, int n) {
   if (n == 64) return static_cast<int64_t>(v);
   const uint64_t sign = uint64_t{1} << (n - 1);
@@ -509,6 +520,8 @@ ChunkIterator::ChunkIterator(std::string_view chunk) : data_(chunk) {
       static_cast<uint8_t>(chunk[0]) | (static_cast<uint8_t>(chunk[1]) << 8);
   bitpos_ = 16;
   bitlen_ = chunk.size() * 8;
+  tail_start_ = chunk.size() >= 8 ? chunk.size() - 8 : 0;
+  std::memcpy(tail_, chunk.data() + tail_start_, chunk.size() - tail_start_);
   if ((total_ & kPackedFlag) != 0) {
     packed_ = true;
     total_ &= ~kPackedFlag;
@@ -536,7 +549,30 @@ bool ChunkIterator::Fail(const char* what) {
   return false;
 }
 
-bool ChunkIterator::ReadBits(int n, uint64_t* out) {
+// Every read of up to 57 bits takes one unaligned big-endian word load and
+// two shifts; longer fields (64-bit values) and reads past the end go byte
+// by byte.
+[[gnu::always_inline]] inline uint64_t ChunkIterator::Window() const {
+  const size_t byte = bitpos_ >> 3;
+  const char* p =
+      byte + 8 <= data_.size()
+          ? data_.data() + byte
+          : reinterpret_cast<const char*>(tail_) + (byte - tail_start_);
+  return LoadBe64(p) << (bitpos_ & 7);
+}
+
+[[gnu::always_inline]] inline bool ChunkIterator::ReadBits(int n,
+                                                           uint64_t* out) {
+  if (n <= 57 && bitlen_ - bitpos_ >= static_cast<size_t>(n)) [[likely]] {
+    // The split shift keeps n = 0 defined.
+    *out = (Window() >> 1) >> (63 - n);
+    bitpos_ += static_cast<size_t>(n);
+    return true;
+  }
+  return ReadBitsSlow(n, out);
+}
+
+[[gnu::noinline]] bool ChunkIterator::ReadBitsSlow(int n, uint64_t* out) {
   if (bitlen_ - bitpos_ < static_cast<size_t>(n)) return Fail("short stream");
   uint64_t v = 0;
   while (n > 0) {
@@ -721,8 +757,10 @@ bool ChunkIterator::ReadParams(Stream* s) {
   return true;
 }
 
-bool ChunkIterator::ReadElem(Stream* s, bool allow_special, bool* special,
-                             uint64_t* out) {
+[[gnu::noinline]] bool ChunkIterator::ReadElemSlow(Stream* s,
+                                                   bool allow_special,
+                                                   bool* special,
+                                                   uint64_t* out) {
   *special = false;
   uint64_t r;
   uint64_t bit;
@@ -775,6 +813,57 @@ bool ChunkIterator::ReadElem(Stream* s, bool allow_special, bool* special,
   }
   const int e = s->j < s->order ? s->j : s->order;
   const uint64_t pred = e == 0 ? 0 : e == 1 ? s->y1 : 2 * s->y1 - s->y2;
+  const uint64_t y = pred + r;
+  s->y2 = s->y1;
+  s->y1 = y;
+  ++s->j;
+  *out = y;
+  return true;
+}
+
+// The common element: a coded (j >= order) mode flag or symbol that is not
+// the escape. It is decoded from one 64-bit window; anything else (and a
+// short stream) is left to ReadElemSlow, which re-reads the element from
+// the same position.
+[[gnu::always_inline]] inline bool ChunkIterator::ReadElem(Stream* s,
+                                                           bool allow_special,
+                                                           bool* special,
+                                                           uint64_t* out) {
+  if (s->j < s->order || s->tb_k > 55) {
+    return ReadElemSlow(s, allow_special, special, out);
+  }
+  // At least 57 bits (zeros past the end): mode flag + tb_k + 1 fit.
+  const uint64_t w = Window();
+  uint64_t r;
+  int used = 0;
+  if (s->has_mode && (w >> 63) == 0) {
+    r = s->mode;
+    used = 1;
+  } else {
+    used = s->has_mode ? 1 : 0;
+    uint64_t sym = 0;
+    if (!s->tb_none) {
+      sym = ((w << used) >> 1) >> (63 - s->tb_k);
+      used += s->tb_k;
+      if (sym >= s->tb_u) {
+        sym = ((sym << 1) | ((w << used) >> 63)) - s->tb_u;
+        ++used;
+      }
+    }
+    if (sym >= s->nsym) [[unlikely]] {
+      return ReadElemSlow(s, allow_special, special, out);
+    }
+    r = s->base + sym * s->step;
+  }
+  if (bitlen_ - bitpos_ < static_cast<size_t>(used)) [[unlikely]] {
+    return ReadElemSlow(s, allow_special, special, out);
+  }
+  bitpos_ += static_cast<size_t>(used);
+  *special = false;
+  // j >= order, so the predictor uses all `order` previous elements.
+  const uint64_t pred = s->order == 0   ? 0
+                        : s->order == 1 ? s->y1
+                                        : 2 * s->y1 - s->y2;
   const uint64_t y = pred + r;
   s->y2 = s->y1;
   s->y1 = y;

@@ -87,7 +87,10 @@ class ChunkIterator {
   int num_samples() const { return total_; }
 
  private:
+  // The next 64 bits of the stream, MSB first; zeros past its end.
+  uint64_t Window() const;
   bool ReadBits(int n, uint64_t* out);
+  bool ReadBitsSlow(int n, uint64_t* out);
   bool ReadBit(bool* out);
   bool ReadVbits(uint64_t* out);
   bool ReadValue();
@@ -115,8 +118,14 @@ class ChunkIterator {
   // Reads the next element; *special when it is a raw 64-bit value (value
   // stream only) instead of an integer.
   bool ReadElem(Stream* s, bool allow_special, bool* special, uint64_t* out);
+  bool ReadElemSlow(Stream* s, bool allow_special, bool* special,
+                    uint64_t* out);
 
   std::string_view data_;
+  // The chunk's last (up to) 8 bytes and 8 zero bytes, so that Window()
+  // near the end loads from here instead of past the chunk.
+  uint8_t tail_[16] = {};
+  size_t tail_start_ = 0;
   size_t bitpos_ = 0;
   size_t bitlen_ = 0;
   int total_ = 0;
