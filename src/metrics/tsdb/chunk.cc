@@ -552,13 +552,18 @@ bool ChunkIterator::Fail(const char* what) {
 // Every read of up to 57 bits takes one unaligned big-endian word load and
 // two shifts; longer fields (64-bit values) and reads past the end go byte
 // by byte.
-[[gnu::always_inline]] inline uint64_t ChunkIterator::Window() const {
-  const size_t byte = bitpos_ >> 3;
+[[gnu::always_inline]] inline uint64_t ChunkIterator::WindowAt(
+    size_t bitpos) const {
+  const size_t byte = bitpos >> 3;
   const char* p =
       byte + 8 <= data_.size()
           ? data_.data() + byte
           : reinterpret_cast<const char*>(tail_) + (byte - tail_start_);
-  return LoadBe64(p) << (bitpos_ & 7);
+  return LoadBe64(p) << (bitpos & 7);
+}
+
+[[gnu::always_inline]] inline uint64_t ChunkIterator::Window() const {
+  return WindowAt(bitpos_);
 }
 
 [[gnu::always_inline]] inline bool ChunkIterator::ReadBits(int n,
@@ -662,9 +667,27 @@ bool ChunkIterator::ReadValue() {
   return true;
 }
 
-bool ChunkIterator::Next() {
+bool ChunkIterator::NextSlow() {
   if (read_ >= total_) return false;
-  if (packed_) return NextPacked();
+  if (packed_) {
+    // The frame is used up (Next hands out the rest inline).
+    frame_pos_ = 0;
+    frame_len_ = 0;
+    // Frames need both streams past their raw elements and symbols of at
+    // most 55 bits (always, for real data).
+    if (ts_.j >= ts_.order && vs_.j >= vs_.order && ts_.tb_k <= 55 &&
+        vs_.tb_k <= 55) {
+      frame_len_ = static_cast<uint8_t>(
+          ts_.tb_none && !ts_.has_mode && ts_.nsym == 1 ? FillFrame<true>()
+                                                        : FillFrame<false>());
+    }
+    if (frame_len_ == 0) return NextPacked();
+    t_ = frame_t_[frame_pos_];
+    v_ = frame_v_[frame_pos_];
+    ++frame_pos_;
+    ++read_;
+    return true;
+  }
   if (read_ == 0) {
     uint64_t zt;
     if (!ReadVbits(&zt) || !ReadBits(64, &v_)) return false;
@@ -821,46 +844,40 @@ bool ChunkIterator::ReadParams(Stream* s) {
   return true;
 }
 
-// The common element: a coded (j >= order) mode flag or symbol that is not
-// the escape. It is decoded from one 64-bit window; anything else (and a
-// short stream) is left to ReadElemSlow, which re-reads the element from
-// the same position.
-[[gnu::always_inline]] inline bool ChunkIterator::ReadElem(Stream* s,
-                                                           bool allow_special,
-                                                           bool* special,
-                                                           uint64_t* out) {
-  if (s->j < s->order || s->tb_k > 55) {
-    return ReadElemSlow(s, allow_special, special, out);
+// Decodes a coded element (j >= order, tb_k <= 55) from the window w at
+// the stream position: its residual and the bits it takes (at most 57).
+// False, consuming nothing, on the escape symbol (an outlier or special).
+[[gnu::always_inline]] inline bool ChunkIterator::DecodeCoded(const Stream& s,
+                                                              uint64_t w,
+                                                              int* used,
+                                                              uint64_t* r) {
+  if (s.has_mode && (w >> 63) == 0) {
+    *r = s.mode;
+    *used = 1;
+    return true;
   }
-  // At least 57 bits (zeros past the end): mode flag + tb_k + 1 fit.
-  const uint64_t w = Window();
-  uint64_t r;
-  int used = 0;
-  if (s->has_mode && (w >> 63) == 0) {
-    r = s->mode;
-    used = 1;
-  } else {
-    used = s->has_mode ? 1 : 0;
-    uint64_t sym = 0;
-    if (!s->tb_none) {
-      sym = ((w << used) >> 1) >> (63 - s->tb_k);
-      used += s->tb_k;
-      if (sym >= s->tb_u) {
-        sym = ((sym << 1) | ((w << used) >> 63)) - s->tb_u;
-        ++used;
-      }
+  int n = s.has_mode ? 1 : 0;
+  uint64_t sym = 0;
+  if (!s.tb_none) {
+    sym = ((w << n) >> 1) >> (63 - s.tb_k);
+    n += s.tb_k;
+    if (sym >= s.tb_u) {
+      sym = ((sym << 1) | ((w << n) >> 63)) - s.tb_u;
+      ++n;
     }
-    if (sym >= s->nsym) [[unlikely]] {
-      return ReadElemSlow(s, allow_special, special, out);
-    }
-    r = s->base + sym * s->step;
   }
-  if (bitlen_ - bitpos_ < static_cast<size_t>(used)) [[unlikely]] {
-    return ReadElemSlow(s, allow_special, special, out);
+  if (sym >= s.nsym) [[unlikely]] {
+    return false;
   }
-  bitpos_ += static_cast<size_t>(used);
-  *special = false;
-  // j >= order, so the predictor uses all `order` previous elements.
+  *r = s.base + sym * s.step;
+  *used = n;
+  return true;
+}
+
+// Adds the prediction to residual r of a coded element (j >= order, so
+// the predictor uses all `order` previous elements) and advances.
+[[gnu::always_inline]] inline uint64_t ChunkIterator::Advance(Stream* s,
+                                                              uint64_t r) {
   const uint64_t pred = s->order == 0   ? 0
                         : s->order == 1 ? s->y1
                                         : 2 * s->y1 - s->y2;
@@ -868,8 +885,81 @@ bool ChunkIterator::ReadParams(Stream* s) {
   s->y2 = s->y1;
   s->y1 = y;
   ++s->j;
-  *out = y;
+  return y;
+}
+
+// The common element is decoded from one 64-bit window; anything else
+// (raw elements, the escape, a short stream) is left to ReadElemSlow,
+// which re-reads the element from the same position.
+[[gnu::always_inline]] inline bool ChunkIterator::ReadElem(Stream* s,
+                                                           bool allow_special,
+                                                           bool* special,
+                                                           uint64_t* out) {
+  uint64_t r;
+  int used;
+  if (s->j < s->order || s->tb_k > 55 ||
+      !DecodeCoded(*s, Window(), &used, &r) ||
+      bitlen_ - bitpos_ < static_cast<size_t>(used)) {
+    return ReadElemSlow(s, allow_special, special, out);
+  }
+  bitpos_ += static_cast<size_t>(used);
+  *special = false;
+  *out = Advance(s, r);
   return true;
+}
+
+// Decodes up to kFrame samples into frame_t_/frame_v_ while they take the
+// common path (coded elements that are not escapes, increasing time), with
+// the stream state in locals; stops, consuming nothing of it, before the
+// first sample that does not, which NextPacked then reads (or fails on)
+// as it would have without frames. kTimeFree: every time element is
+// `base` and takes no bits (one symbol, no mode, no escape: regular
+// intervals), the usual case.
+template <bool kTimeFree>
+int ChunkIterator::FillFrame() {
+  Stream ts = ts_;
+  Stream vs = vs_;
+  size_t pos = bitpos_;
+  int64_t prev = t_;
+  bool have_prev = read_ > 0;
+  const int want = std::min(kFrame, total_ - read_);
+  const bool scaled = scale_ != 0;
+  const double div = kScalePow10[scale_];
+  int n = 0;
+  for (; n < want; ++n) {
+    int used_t = 0;
+    uint64_t rt;
+    if constexpr (kTimeFree) {
+      rt = ts.base;
+    } else {
+      if (!DecodeCoded(ts, WindowAt(pos), &used_t, &rt)) break;
+    }
+    const size_t pos_v = pos + static_cast<size_t>(used_t);
+    uint64_t rv;
+    int used_v;
+    if (pos_v > bitlen_ || !DecodeCoded(vs, WindowAt(pos_v), &used_v, &rv) ||
+        bitlen_ - pos_v < static_cast<size_t>(used_v)) {
+      break;
+    }
+    const uint64_t pred_t = ts.order == 0   ? 0
+                            : ts.order == 1 ? ts.y1
+                                            : 2 * ts.y1 - ts.y2;
+    const int64_t t = static_cast<int64_t>(pred_t + rt);
+    if (have_prev && t <= prev) break;
+    pos = pos_v + static_cast<size_t>(used_v);
+    Advance(&ts, rt);
+    const int64_t k = static_cast<int64_t>(Advance(&vs, rv));
+    const double x = static_cast<double>(k);
+    frame_t_[n] = t;
+    // Dividing by 10^0 = 1 is exact, so skip it.
+    frame_v_[n] = Bits(scaled ? x / div : x);
+    prev = t;
+    have_prev = true;
+  }
+  bitpos_ = pos;
+  ts_ = ts;
+  vs_ = vs;
+  return n;
 }
 
 bool ChunkIterator::NextPacked() {

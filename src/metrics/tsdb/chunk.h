@@ -79,7 +79,17 @@ class ChunkIterator {
   explicit ChunkIterator(std::string_view chunk);
 
   // Advances; false at the end or on error (see status()).
-  bool Next();
+  bool Next() {
+    // Inline: most packed samples come from the decoded frame.
+    if (frame_pos_ < frame_len_) {
+      t_ = frame_t_[frame_pos_];
+      v_ = frame_v_[frame_pos_];
+      ++frame_pos_;
+      ++read_;
+      return true;
+    }
+    return NextSlow();
+  }
   int64_t t() const { return t_; }
   double v() const;
   uint64_t v_bits() const { return v_; }
@@ -89,6 +99,8 @@ class ChunkIterator {
  private:
   // The next 64 bits of the stream, MSB first; zeros past its end.
   uint64_t Window() const;
+  uint64_t WindowAt(size_t bitpos) const;
+  bool NextSlow();
   bool ReadBits(int n, uint64_t* out);
   bool ReadBitsSlow(int n, uint64_t* out);
   bool ReadBit(bool* out);
@@ -120,6 +132,18 @@ class ChunkIterator {
   bool ReadElem(Stream* s, bool allow_special, bool* special, uint64_t* out);
   bool ReadElemSlow(Stream* s, bool allow_special, bool* special,
                     uint64_t* out);
+  static bool DecodeCoded(const Stream& s, uint64_t w, int* used, uint64_t* r);
+  static uint64_t Advance(Stream* s, uint64_t r);
+  template <bool kTimeFree>
+  int FillFrame();
+
+  // Packed samples are decoded kFrame at a time (see FillFrame) into
+  // frame_t_/frame_v_; Next hands them out.
+  static constexpr int kFrame = 8;
+  int64_t frame_t_[kFrame];
+  uint64_t frame_v_[kFrame];
+  uint8_t frame_pos_ = 0;
+  uint8_t frame_len_ = 0;
 
   std::string_view data_;
   // The chunk's last (up to) 8 bytes and 8 zero bytes, so that Window()

@@ -449,5 +449,62 @@ TEST(PackedChunk, TruncatedAndGarbageInputIsAnErrorNotACrash) {
   }
 }
 
+// The iterator decodes the common packed samples several at a time; an
+// outlier or special anywhere in such a run, with regular or jittered
+// timestamps, must still come back in place.
+TEST(PackedChunk, OutliersAndSpecialsAtEveryPositionOfARun) {
+  for (int jitter = 0; jitter < 2; ++jitter) {
+    for (int p = 0; p < 20; ++p) {
+      std::vector<S> in;
+      double v = 1000;
+      for (int i = 0; i < 40; ++i) {
+        v += (i * 7) % 13;
+        uint64_t bits = Bits(v);
+        if (i == p) bits = kStaleNaNBits;
+        if (i == (p + 5) % 40) bits = Bits(v + 1e12);
+        in.push_back({i * 15000 + (jitter != 0 ? (i * 31) % 5 : 0), bits});
+      }
+      SCOPED_TRACE(testing::Message() << "jitter " << jitter << " p " << p);
+      ExpectPackedRoundTrip(in);
+    }
+  }
+}
+
+// A chunk cut short (a torn block file) yields the samples its bytes hold,
+// in order, then DATA_LOSS: a reader never sees a wrong sample.
+TEST(PackedChunk, TruncatedChunkYieldsAPrefixThenAnError) {
+  for (int jitter = 0; jitter < 2; ++jitter) {
+    std::vector<int64_t> t;
+    std::vector<uint64_t> v;
+    int64_t centis = 123456;
+    for (int i = 0; i < 240; ++i) {
+      t.push_back(i * 15000 + (jitter != 0 ? (i * 37) % 11 : 0));
+      centis += (i * 389) % 1500;
+      v.push_back(Bits(static_cast<double>(centis) / 100.0));
+    }
+    const std::string packed = EncodePacked(t, v);
+    ASSERT_FALSE(packed.empty());
+    size_t prev_got = 0;
+    for (size_t n = 2; n <= packed.size(); ++n) {
+      ChunkIterator it(std::string_view(packed).substr(0, n));
+      size_t got = 0;
+      while (it.Next()) {
+        ASSERT_LT(got, t.size());
+        EXPECT_EQ(it.t(), t[got]) << "prefix " << n;
+        EXPECT_EQ(it.v_bits(), v[got]) << "prefix " << n;
+        ++got;
+      }
+      EXPECT_GE(got, prev_got) << "prefix " << n;
+      prev_got = got;
+      if (n < packed.size()) {
+        EXPECT_FALSE(it.status().ok()) << "prefix " << n;
+      } else {
+        EXPECT_TRUE(it.status().ok()) << it.status();
+        EXPECT_EQ(got, t.size());
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace pantau::metrics::tsdb
