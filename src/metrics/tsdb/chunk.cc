@@ -920,8 +920,9 @@ int ChunkIterator::FillFrame() {
   Stream ts = ts_;
   Stream vs = vs_;
   size_t pos = bitpos_;
-  int64_t prev = t_;
-  bool have_prev = read_ > 0;
+  // Before the first sample any time is allowed; INT64_MIN itself then
+  // merely ends the frame and NextPacked reads it.
+  int64_t prev = read_ > 0 ? t_ : INT64_MIN;
   const int want = std::min(kFrame, total_ - read_);
   const bool scaled = scale_ != 0;
   const double div = kScalePow10[scale_];
@@ -945,7 +946,7 @@ int ChunkIterator::FillFrame() {
                             : ts.order == 1 ? ts.y1
                                             : 2 * ts.y1 - ts.y2;
     const int64_t t = static_cast<int64_t>(pred_t + rt);
-    if (have_prev && t <= prev) break;
+    if (t <= prev) break;
     pos = pos_v + static_cast<size_t>(used_v);
     Advance(&ts, rt);
     const int64_t k = static_cast<int64_t>(Advance(&vs, rv));
@@ -954,11 +955,15 @@ int ChunkIterator::FillFrame() {
     // Dividing by 10^0 = 1 is exact, so skip it.
     frame_v_[n] = Bits(scaled ? x / div : x);
     prev = t;
-    have_prev = true;
   }
+  // Only the predictor state moved.
   bitpos_ = pos;
-  ts_ = ts;
-  vs_ = vs;
+  ts_.y1 = ts.y1;
+  ts_.y2 = ts.y2;
+  ts_.j = ts.j;
+  vs_.y1 = vs.y1;
+  vs_.y2 = vs.y2;
+  vs_.j = vs.j;
   return n;
 }
 
