@@ -53,6 +53,19 @@ int64_t Evaluator::AtTime(AtKind kind, int64_t ms) const {
   }
 }
 
+std::pair<int64_t, int64_t> Evaluator::SetRangeInput(const MatrixSelector& ms,
+                                                     RangeInput* in) const {
+  const VectorSelector& vs = ms.selector();
+  in->range_ms = ms.range_ms;
+  in->offset_ms = vs.offset_ms;
+  in->has_at = vs.at != AtKind::kNone;
+  in->at_ms = AtTime(vs.at, vs.at_ms);
+  in->selector = &vs;
+  const int64_t base_min = in->has_at ? in->at_ms : start_;
+  const int64_t base_max = in->has_at ? in->at_ms : end_;
+  return {base_min - vs.offset_ms - ms.range_ms, base_max - vs.offset_ms};
+}
+
 namespace {
 
 const Expr& Unparen(const Expr& e) {
@@ -339,14 +352,7 @@ absl::Status Evaluator::MapRangeSeries(const Expr& expr, std::string_view func,
   if (e.kind == NodeKind::kMatrixSelector) {
     const auto& ms = static_cast<const MatrixSelector&>(e);
     const VectorSelector& vs = ms.selector();
-    in->range_ms = ms.range_ms;
-    in->offset_ms = vs.offset_ms;
-    in->has_at = vs.at != AtKind::kNone;
-    in->at_ms = AtTime(vs.at, vs.at_ms);
-    in->selector = &vs;
-    const int64_t mint =
-        (in->has_at ? in->at_ms : start_) - vs.offset_ms - ms.range_ms;
-    const int64_t maxt = (in->has_at ? in->at_ms : end_) - vs.offset_ms;
+    const auto [mint, maxt] = SetRangeInput(ms, in);
     PANTAU_ASSIGN_OR_RETURN(std::vector<SelectedSeries> series,
                             SelectSeries(vs, mint, maxt, ms.range_ms, func));
     // One buffer per thread, reused series after series: a range function
@@ -430,14 +436,7 @@ absl::Status Evaluator::ForEachRangeSeries(const Expr& expr,
   if (e.kind == NodeKind::kMatrixSelector) {
     const auto& ms = static_cast<const MatrixSelector&>(e);
     const VectorSelector& vs = ms.selector();
-    in->range_ms = ms.range_ms;
-    in->offset_ms = vs.offset_ms;
-    in->has_at = vs.at != AtKind::kNone;
-    in->at_ms = AtTime(vs.at, vs.at_ms);
-    in->selector = &vs;
-    const int64_t mint =
-        (in->has_at ? in->at_ms : start_) - vs.offset_ms - ms.range_ms;
-    const int64_t maxt = (in->has_at ? in->at_ms : end_) - vs.offset_ms;
+    const auto [mint, maxt] = SetRangeInput(ms, in);
     // One buffer, reused series after series: a range function holds one
     // series' samples at a time.
     std::vector<Point> buf;

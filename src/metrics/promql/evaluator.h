@@ -12,6 +12,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -139,6 +140,9 @@ class Evaluator {
   absl::StatusOr<EvalValue> EvalBinary(const BinaryExpr& b);
   absl::StatusOr<EvalValue> EvalAggregate(const AggregateExpr& a);
   int64_t AtTime(AtKind kind, int64_t ms) const;
+  // Fills `in` from a matrix selector; returns the [mint, maxt] to select.
+  std::pair<int64_t, int64_t> SetRangeInput(const MatrixSelector& ms,
+                                            RangeInput* in) const;
 
   EvalContext* ctx_;
   int64_t start_, end_, interval_;
