@@ -309,7 +309,9 @@ void RunChaos(bool use_pg, bool restart_nats) {
   EXPECT_EQ(phantom_effects, 0);
   EXPECT_EQ(published_rolled_back, 0);
   EXPECT_EQ(published_uncommitted, 0);
-  if (!restart_nats) EXPECT_EQ(out_of_order, 0);
+  if (!restart_nats) {
+    EXPECT_EQ(out_of_order, 0);
+  }
   if (!::testing::Test::HasFailure()) {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
