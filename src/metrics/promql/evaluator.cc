@@ -66,6 +66,20 @@ std::pair<int64_t, int64_t> Evaluator::SetRangeInput(const MatrixSelector& ms,
   return {base_min - vs.offset_ms - ms.range_ms, base_max - vs.offset_ms};
 }
 
+absl::Status Evaluator::EvalRangeSubquery(const Expr& e, RangeInput* in,
+                                          EvalValue* out) {
+  if (e.kind != NodeKind::kSubquery) {
+    return ExecutionError("expected a range vector");
+  }
+  const auto& sq = static_cast<const SubqueryExpr&>(e);
+  in->range_ms = sq.range_ms;
+  in->offset_ms = sq.offset_ms;
+  in->has_at = sq.at != AtKind::kNone;
+  in->at_ms = AtTime(sq.at, sq.at_ms);
+  in->from_selector = false;
+  return EvalSubquery(sq, in, out);
+}
+
 namespace {
 
 const Expr& Unparen(const Expr& e) {
@@ -382,17 +396,8 @@ absl::Status Evaluator::MapRangeSeries(const Expr& expr, std::string_view func,
     PANTAU_RETURN_IF_ERROR(ComputeAll(ctx_, &results, compute));
     return commit(results, [&](size_t k) { compute(k, 0, &results[k]); });
   }
-  if (e.kind != NodeKind::kSubquery) {
-    return ExecutionError("expected a range vector");
-  }
-  const auto& sq = static_cast<const SubqueryExpr&>(e);
-  in->range_ms = sq.range_ms;
-  in->offset_ms = sq.offset_ms;
-  in->has_at = sq.at != AtKind::kNone;
-  in->at_ms = AtTime(sq.at, sq.at_ms);
-  in->from_selector = false;
   EvalValue v;
-  PANTAU_RETURN_IF_ERROR(EvalSubquery(sq, in, &v));
+  PANTAU_RETURN_IF_ERROR(EvalRangeSubquery(e, in, &v));
   auto compute = [&](size_t k, int, SeriesResult* r) -> bool {
     return finish(r, v.matrix[k].points, v.matrix[k].labels);
   };
@@ -459,17 +464,8 @@ absl::Status Evaluator::ForEachRangeSeries(const Expr& expr,
           return st;
         });
   }
-  if (e.kind != NodeKind::kSubquery) {
-    return ExecutionError("expected a range vector");
-  }
-  const auto& sq = static_cast<const SubqueryExpr&>(e);
-  in->range_ms = sq.range_ms;
-  in->offset_ms = sq.offset_ms;
-  in->has_at = sq.at != AtKind::kNone;
-  in->at_ms = AtTime(sq.at, sq.at_ms);
-  in->from_selector = false;
   EvalValue v;
-  PANTAU_RETURN_IF_ERROR(EvalSubquery(sq, in, &v));
+  PANTAU_RETURN_IF_ERROR(EvalRangeSubquery(e, in, &v));
   for (const Series& series : v.matrix) {
     PANTAU_RETURN_IF_ERROR(ctx_->Poll());
     PANTAU_RETURN_IF_ERROR(fn(series.labels, series.points));

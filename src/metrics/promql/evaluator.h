@@ -140,6 +140,9 @@ class Evaluator {
   absl::StatusOr<EvalValue> EvalBinary(const BinaryExpr& b);
   absl::StatusOr<EvalValue> EvalAggregate(const AggregateExpr& a);
   int64_t AtTime(AtKind kind, int64_t ms) const;
+  // A range argument that is not a matrix selector must be a subquery:
+  // fills `in` from it and evaluates it into *out.
+  absl::Status EvalRangeSubquery(const Expr& e, RangeInput* in, EvalValue* out);
   // Fills `in` from a matrix selector; returns the [mint, maxt] to select.
   std::pair<int64_t, int64_t> SetRangeInput(const MatrixSelector& ms,
                                             RangeInput* in) const;
