@@ -366,7 +366,10 @@ absl::Status Evaluator::MapRangeSeries(const Expr& expr, std::string_view func,
   if (e.kind == NodeKind::kMatrixSelector) {
     const auto& ms = static_cast<const MatrixSelector&>(e);
     const VectorSelector& vs = ms.selector();
-    const auto [mint, maxt] = SetRangeInput(ms, in);
+    // Plain variables, not a structured binding: clang 14 cannot capture
+    // those in the lambdas below.
+    const std::pair<int64_t, int64_t> window = SetRangeInput(ms, in);
+    const int64_t mint = window.first, maxt = window.second;
     PANTAU_ASSIGN_OR_RETURN(std::vector<SelectedSeries> series,
                             SelectSeries(vs, mint, maxt, ms.range_ms, func));
     // One buffer per thread, reused series after series: a range function
@@ -441,7 +444,10 @@ absl::Status Evaluator::ForEachRangeSeries(const Expr& expr,
   if (e.kind == NodeKind::kMatrixSelector) {
     const auto& ms = static_cast<const MatrixSelector&>(e);
     const VectorSelector& vs = ms.selector();
-    const auto [mint, maxt] = SetRangeInput(ms, in);
+    // Plain variables, not a structured binding: clang 14 cannot capture
+    // those in the lambdas below.
+    const std::pair<int64_t, int64_t> window = SetRangeInput(ms, in);
+    const int64_t mint = window.first, maxt = window.second;
     // One buffer, reused series after series: a range function holds one
     // series' samples at a time.
     std::vector<Point> buf;
