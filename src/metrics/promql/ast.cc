@@ -180,14 +180,7 @@ std::string DurationString(int64_t ms) {
     out = "-";
     ms = -ms;
   }
-  static const std::pair<const char*, int64_t> kUnits[] = {
-      {"y", 365LL * 24 * 3600 * 1000},
-      {"w", 7LL * 24 * 3600 * 1000},
-      {"d", 24LL * 3600 * 1000},
-      {"h", 3600LL * 1000},
-      {"m", 60LL * 1000},
-      {"s", 1000},
-      {"ms", 1}};
+  const auto& kUnits = kDurationUnits;
   for (const auto& [name, size] : kUnits) {
     if (ms >= size) {
       Append(&out, ms / size, name);

@@ -10,11 +10,23 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "metrics/storage/matcher.h"
 
 namespace pantau::metrics::promql {
+
+// PromQL duration units, largest first: the parser reads them and the
+// printer writes them from this one table.
+inline constexpr std::pair<const char*, int64_t> kDurationUnits[] = {
+    {"y", 365LL * 24 * 3600 * 1000},
+    {"w", 7LL * 24 * 3600 * 1000},
+    {"d", 24LL * 3600 * 1000},
+    {"h", 3600LL * 1000},
+    {"m", 60LL * 1000},
+    {"s", 1000},
+    {"ms", 1}};
 
 enum class ValueType { kNone, kScalar, kVector, kMatrix, kString };
 std::string_view ValueTypeName(ValueType t);  // "scalar", "instant vector"...

@@ -417,14 +417,7 @@ double Parser::Number(const Token& t) {
 }  // namespace internal
 
 absl::StatusOr<int64_t> ParseDurationMs(std::string_view s) {
-  static const std::pair<const char*, int64_t> kUnits[] = {
-      {"y", 365LL * 24 * 3600 * 1000},
-      {"w", 7LL * 24 * 3600 * 1000},
-      {"d", 24LL * 3600 * 1000},
-      {"h", 3600LL * 1000},
-      {"m", 60LL * 1000},
-      {"s", 1000},
-      {"ms", 1}};
+  const auto& kUnits = kDurationUnits;
   auto bad = [&] {
     return absl::InvalidArgumentError(
         Cat("not a valid duration string: \"", s, "\""));
