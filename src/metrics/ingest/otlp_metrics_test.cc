@@ -332,5 +332,48 @@ TEST_F(OtlpTest, RecordsMetadataUnderPrometheusNames) {
   EXPECT_EQ(d[0].second.unit, "s");
 }
 
+// Metadata is served back as JSON: a description or unit that is not UTF-8
+// is not recorded (the API could not encode it faithfully), while the
+// metric's samples are still stored.
+TEST_F(OtlpTest, MetadataWithInvalidUtf8IsSkippedButSamplesAreStored) {
+  MetadataStore metadata;
+  OtlpOptions opts;
+  opts.metadata = &metadata;
+  OtlpMetricsReceiver rx(&store_, &counters_, opts);
+  ExportMetricsServiceRequest req;
+  auto* rm = Resource(&req);
+  auto* bad_help = AddMetric(rm, "queue.depth", "");
+  bad_help->set_description("depth \xff\xfe of the queue");
+  auto* p1 = bad_help->mutable_gauge()->add_data_points();
+  p1->set_time_unix_nano(kT);
+  p1->set_as_double(4);
+  auto* bad_unit = AddMetric(rm, "queue.age", "\xc3(");
+  bad_unit->set_description("Age of the oldest item.");
+  auto* p2 = bad_unit->mutable_gauge()->add_data_points();
+  p2->set_time_unix_nano(kT);
+  p2->set_as_double(7);
+  auto* good = AddMetric(rm, "queue.capacity", "");
+  good->set_description("Capacity.");
+  auto* p3 = good->mutable_gauge()->add_data_points();
+  p3->set_time_unix_nano(kT);
+  p3->set_as_double(10);
+  ExportMetricsServiceResponse resp;
+  ASSERT_TRUE(rx.Export(req, &resp).ok());
+  EXPECT_EQ(resp.partial_success().rejected_data_points(), 0);
+  EXPECT_TRUE(metadata.Get("queue_depth").empty());
+  EXPECT_TRUE(metadata.Get("queue_age").empty());
+  auto c = metadata.Get("queue_capacity");
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].second.help, "Capacity.");
+  std::vector<std::string> names;
+  for (const auto& r : store_.samples()) {
+    names.emplace_back(r.labels.Get("__name__"));
+  }
+  EXPECT_THAT(names,
+              ::testing::IsSupersetOf({"queue_depth", "queue_capacity"}));
+  EXPECT_EQ(names.size(), 4u) << "target_info and the three gauges";
+  EXPECT_EQ(store_.Series(L({{"__name__", "queue_depth"}}))[0].v, 4);
+}
+
 }  // namespace
 }  // namespace pantau::metrics::ingest
