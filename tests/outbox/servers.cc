@@ -81,6 +81,11 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv,
                                      O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
   }
+  // The child gets stdin/stdout/stderr only. Anything else this process
+  // holds (the bench lock's descriptor under `flock`, database files,
+  // sockets) would otherwise stay open in a server that may outlive us,
+  // e.g. an orphaned nats-server keeping /tmp/pantau-bench.lock held.
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   std::vector<char*> args;
   for (const std::string& a : argv)
     args.push_back(const_cast<char*>(a.c_str()));
