@@ -49,23 +49,105 @@ CREATE INDEX IF NOT EXISTS pantau_inbox_processed
   ON pantau_inbox(processed_at);
 )sql";
 
-constexpr char kColumns[] =
-    "seq, id, topic, key, type, payload, headers, created_at, attempts, "
-    "next_attempt_at, last_error";
+// Version 2 splits the v1 row. The 1 KiB message is written once (at
+// enqueue) into pantau_outbox_message; what changes while it travels lives
+// in narrow rows keyed by the same seq: pantau_outbox_pending (attempts,
+// retry time, lease) while it waits, then pantau_outbox_delivered or
+// pantau_outbox_dead. A claim or a delivery so rewrites some 50 bytes
+// instead of the whole row (SQLite writes whole 4 KiB pages to the WAL,
+// and v1's per-key index was touched at random places on every insert and
+// delivery). pantau_outbox becomes a read-only view with the v1 columns.
+// Rows keep their seq, so pending messages keep their order.
+constexpr char kMigrateV1ToV2[] = R"sql(
+ALTER TABLE pantau_outbox RENAME TO pantau_outbox_v1;
+DROP INDEX pantau_outbox_pending;
+DROP INDEX pantau_outbox_key;
+DROP INDEX pantau_outbox_delivered;
+CREATE TABLE pantau_outbox_message (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  topic TEXT NOT NULL,
+  key TEXT NOT NULL,
+  type TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  headers TEXT NOT NULL,
+  created_at INTEGER NOT NULL);
+CREATE TABLE pantau_outbox_pending (
+  seq INTEGER PRIMARY KEY,
+  key TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '',
+  lease_owner TEXT NOT NULL DEFAULT '',
+  lease_until INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE pantau_outbox_delivered (
+  seq INTEGER PRIMARY KEY,
+  delivered_at INTEGER NOT NULL);
+CREATE INDEX pantau_outbox_delivered_at
+  ON pantau_outbox_delivered(delivered_at);
+CREATE TABLE pantau_outbox_dead (
+  seq INTEGER PRIMARY KEY,
+  attempts INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  dead_at INTEGER NOT NULL);
+INSERT INTO pantau_outbox_message
+  SELECT seq, id, topic, key, type, payload, headers, created_at
+  FROM pantau_outbox_v1 ORDER BY seq;
+INSERT INTO pantau_outbox_pending
+  SELECT seq, key, attempts, next_attempt_at, last_error, lease_owner,
+         lease_until
+  FROM pantau_outbox_v1 WHERE state = 0 ORDER BY seq;
+INSERT INTO pantau_outbox_delivered
+  SELECT seq, coalesce(delivered_at, created_at)
+  FROM pantau_outbox_v1 WHERE state = 1 ORDER BY seq;
+INSERT INTO pantau_outbox_dead
+  SELECT seq, attempts, last_error, next_attempt_at
+  FROM pantau_outbox_v1 WHERE state = 2 ORDER BY seq;
+DROP TABLE pantau_outbox_v1;
+CREATE VIEW pantau_outbox AS
+  SELECT m.seq AS seq, m.id AS id, m.topic AS topic, m.key AS key,
+         m.type AS type, m.payload AS payload, m.headers AS headers,
+         m.created_at AS created_at,
+         coalesce(p.attempts, x.attempts) AS attempts,
+         coalesce(p.next_attempt_at, x.dead_at) AS next_attempt_at,
+         coalesce(p.last_error, x.last_error, '') AS last_error,
+         CASE WHEN p.seq IS NOT NULL THEN 0
+              WHEN d.seq IS NOT NULL THEN 1
+              WHEN x.seq IS NOT NULL THEN 2 END AS state,
+         coalesce(p.lease_owner, '') AS lease_owner,
+         coalesce(p.lease_until, 0) AS lease_until,
+         d.delivered_at AS delivered_at
+  FROM pantau_outbox_message m
+  LEFT JOIN pantau_outbox_pending p ON p.seq = m.seq
+  LEFT JOIN pantau_outbox_delivered d ON d.seq = m.seq
+  LEFT JOIN pantau_outbox_dead x ON x.seq = m.seq;
+)sql";
 
-absl::StatusOr<Message> ReadRow(const Stmt& s) {
-  Message m;
-  m.id = s.Text(1);
-  m.topic = s.Text(2);
-  m.key = s.Text(3);
-  m.type = s.Text(4);
-  m.payload = s.Text(5);
-  PANTAU_ASSIGN_OR_RETURN(m.headers, DecodeHeaders(s.Text(6)));
-  m.created_at = absl::FromUnixMillis(s.Int(7));
-  m.attempts = static_cast<int>(s.Int(8));
-  m.next_attempt_at = absl::FromUnixMillis(s.Int(9));
-  m.last_error = s.Text(10);
-  return m;
+// The message columns, in the order ReadMessage expects them.
+constexpr char kMessageColumns[] =
+    "m.seq, m.id, m.topic, m.key, m.type, m.payload, m.headers, m.created_at";
+
+// Reads columns 1-7 of a row selected with kMessageColumns.
+absl::Status ReadMessage(sqlite3_stmt* q, Message& m) {
+  auto text = [&](int col) {
+    const void* p = sqlite3_column_blob(q, col);
+    int n = sqlite3_column_bytes(q, col);
+    return p == nullptr ? std::string()
+                        : std::string(static_cast<const char*>(p), n);
+  };
+  m.id = text(1);
+  m.topic = text(2);
+  m.key = text(3);
+  m.type = text(4);
+  m.payload = text(5);
+  // "{}" is what EncodeHeaders writes for no headers: skip the parser.
+  const char* h = reinterpret_cast<const char*>(sqlite3_column_text(q, 6));
+  int hn = sqlite3_column_bytes(q, 6);
+  if (h != nullptr && !(hn == 2 && h[0] == '{' && h[1] == '}')) {
+    PANTAU_ASSIGN_OR_RETURN(m.headers, DecodeHeaders(std::string_view(h, hn)));
+  }
+  m.created_at = absl::FromUnixMillis(sqlite3_column_int64(q, 7));
+  return absl::OkStatus();
 }
 
 // Runs `body` in BEGIN IMMEDIATE ... COMMIT, rolling back on error.
@@ -117,16 +199,23 @@ absl::Status MigrateSqlite(sqlite3* db) {
         db, "SELECT value FROM pantau_outbox_meta WHERE name='schema'"));
     PANTAU_ASSIGN_OR_RETURN(bool row, q.Step());
     int64_t version = row ? q.Int(0) : 0;
+    // An active statement would make the migration's DROP TABLE fail.
+    sqlite3_reset(q.get());
     if (version > kSqliteSchemaVersion) {
       return absl::FailedPreconditionError(absl::StrCat(
           "outbox schema version ", version, " is newer than this library (",
           kSqliteSchemaVersion, ")"));
     }
+    if (version == kSqliteSchemaVersion) return absl::OkStatus();
+    // A new database also goes through every step: one path, always run.
     if (version < 1) PANTAU_RETURN_IF_ERROR(SqliteExec(db, kSchemaV1));
+    if (version < 2) PANTAU_RETURN_IF_ERROR(SqliteExec(db, kMigrateV1ToV2));
     // Later versions add their steps here, each guarded by `version < n`.
-    return SqliteExec(db,
-                      "INSERT OR REPLACE INTO pantau_outbox_meta(name, value) "
-                      "VALUES('schema', 1)");
+    return SqliteExec(
+        db, absl::StrCat("INSERT OR REPLACE INTO pantau_outbox_meta(name, "
+                         "value) VALUES('schema', ",
+                         kSqliteSchemaVersion, ")")
+                .c_str());
   });
 }
 
@@ -149,7 +238,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
 }
 
 SqliteStore::~SqliteStore() {
-  for (sqlite3_stmt* q : {scan_, lease_, done_, delete_, fail_, release_}) {
+  for (sqlite3_stmt* q : {scan_, lease_, read_, release_, done_, delivered_,
+                          delete_, fail_, dead_}) {
     sqlite3_finalize(q);
   }
   sqlite3_close_v2(db_);
@@ -183,11 +273,12 @@ absl::StatusOr<std::vector<Message>> SqliteStore::Claim(std::string_view owner,
     // blocks its key, and every later row of a blocked key is left out, so
     // the batch holds a prefix of each key's pending messages (store.h).
     // The walk stops at `limit` rows taken; within the write transaction
-    // nothing changes underneath it.
-    PANTAU_RETURN_IF_ERROR(Prepared(
-        &scan_,
-        "SELECT seq, key, next_attempt_at, lease_until FROM pantau_outbox "
-        "WHERE state = 0 ORDER BY seq"));
+    // nothing changes underneath it. The pending table is narrow (no
+    // payload), so the walk and the lease writes touch few pages.
+    PANTAU_RETURN_IF_ERROR(
+        Prepared(&scan_,
+                 "SELECT seq, key, next_attempt_at, lease_until "
+                 "FROM pantau_outbox_pending ORDER BY seq"));
     std::vector<int64_t> take;
     take.reserve(limit);
     absl::flat_hash_set<std::string> blocked;
@@ -195,12 +286,16 @@ absl::StatusOr<std::vector<Message>> SqliteStore::Claim(std::string_view owner,
       int rc = sqlite3_step(scan_);
       if (rc == SQLITE_DONE) break;
       if (rc != SQLITE_ROW) return SqliteError(db_, rc, "claim scan");
+      bool due = sqlite3_column_int64(scan_, 2) <= now_ms &&
+                 sqlite3_column_int64(scan_, 3) <= now_ms;
+      if (due && blocked.empty()) {
+        take.push_back(sqlite3_column_int64(scan_, 0));
+        continue;
+      }
       const char* k =
           reinterpret_cast<const char*>(sqlite3_column_text(scan_, 1));
       absl::string_view key(k == nullptr ? "" : k,
                             sqlite3_column_bytes(scan_, 1));
-      bool due = sqlite3_column_int64(scan_, 2) <= now_ms &&
-                 sqlite3_column_int64(scan_, 3) <= now_ms;
       if (!blocked.empty() && blocked.contains(key)) continue;
       if (!due) {
         blocked.emplace(key);
@@ -210,49 +305,44 @@ absl::StatusOr<std::vector<Message>> SqliteStore::Claim(std::string_view owner,
     }
     sqlite3_reset(scan_);
     if (take.empty()) return absl::OkStatus();
+    PANTAU_RETURN_IF_ERROR(
+        Prepared(&lease_,
+                 "UPDATE pantau_outbox_pending SET lease_owner = ?1, "
+                 "lease_until = ?2 WHERE seq = ?3 "
+                 "RETURNING attempts, next_attempt_at, last_error"));
     PANTAU_RETURN_IF_ERROR(Prepared(
-        &lease_, absl::StrCat("UPDATE pantau_outbox SET lease_owner = ?1, "
-                              "lease_until = ?2 WHERE seq = ?3 RETURNING ",
-                              kColumns)
-                     .c_str()));
+        &read_, absl::StrCat("SELECT ", kMessageColumns,
+                             " FROM pantau_outbox_message m WHERE m.seq = ?1")
+                    .c_str()));
     sqlite3_bind_text(lease_, 1, owner.data(), static_cast<int>(owner.size()),
                       SQLITE_TRANSIENT);
     sqlite3_bind_int64(lease_, 2, until_ms);
     out.reserve(take.size());
     for (int64_t seq : take) {
+      Message& m = out.emplace_back();
       sqlite3_bind_int64(lease_, 3, seq);
       int rc = sqlite3_step(lease_);
       if (rc != SQLITE_ROW) {
         sqlite3_reset(lease_);
         return SqliteError(db_, rc, "claim lease");
       }
-      Message m;
-      auto text = [&](int col) {
-        const void* p = sqlite3_column_blob(lease_, col);
-        int n = sqlite3_column_bytes(lease_, col);
-        return p == nullptr ? std::string()
-                            : std::string(static_cast<const char*>(p), n);
-      };
-      m.id = text(1);
-      m.topic = text(2);
-      m.key = text(3);
-      m.type = text(4);
-      m.payload = text(5);
-      auto headers = DecodeHeaders(text(6));
-      if (!headers.ok()) {
-        sqlite3_reset(lease_);
-        return headers.status();
+      m.attempts = static_cast<int>(sqlite3_column_int64(lease_, 0));
+      m.next_attempt_at = absl::FromUnixMillis(sqlite3_column_int64(lease_, 1));
+      if (sqlite3_column_bytes(lease_, 2) > 0) {
+        m.last_error =
+            reinterpret_cast<const char*>(sqlite3_column_text(lease_, 2));
       }
-      m.headers = *std::move(headers);
-      m.created_at = absl::FromUnixMillis(sqlite3_column_int64(lease_, 7));
-      m.attempts = static_cast<int>(sqlite3_column_int64(lease_, 8));
-      m.next_attempt_at = absl::FromUnixMillis(sqlite3_column_int64(lease_, 9));
-      m.last_error = text(10);
       // Step to the end so the UPDATE completes before the next row.
       rc = sqlite3_step(lease_);
       sqlite3_reset(lease_);
       if (rc != SQLITE_DONE) return SqliteError(db_, rc, "claim lease");
-      out.push_back(std::move(m));
+      sqlite3_bind_int64(read_, 1, seq);
+      rc = sqlite3_step(read_);
+      absl::Status read = rc == SQLITE_ROW
+                              ? ReadMessage(read_, m)
+                              : SqliteError(db_, rc, "claim read message");
+      sqlite3_reset(read_);
+      PANTAU_RETURN_IF_ERROR(read);
     }
     return absl::OkStatus();
   });
@@ -266,52 +356,92 @@ absl::Status SqliteStore::Complete(std::string_view owner,
   if (outcomes.empty()) return absl::OkStatus();
   return InWriteTx(db_, [&]() -> absl::Status {
     // Every statement checks the lease: a relay whose lease ran out must
-    // not record over the relay that took the row since.
+    // not record over the relay that took the row since. The row is found
+    // by its message id (unique), not by a seq remembered from the claim.
+    constexpr char kRow[] =
+        "seq = (SELECT seq FROM pantau_outbox_message WHERE id = ?1) "
+        "AND lease_owner = ?2";
+    PANTAU_RETURN_IF_ERROR(Prepared(
+        &release_, absl::StrCat("UPDATE pantau_outbox_pending SET "
+                                "lease_owner = '', lease_until = 0 WHERE ",
+                                kRow)
+                       .c_str()));
+    // Delivered or dead: the pending row goes, its seq and attempts come
+    // back for the row that records the outcome.
+    PANTAU_RETURN_IF_ERROR(Prepared(
+        &done_, absl::StrCat("DELETE FROM pantau_outbox_pending WHERE ", kRow,
+                             " RETURNING seq, attempts")
+                    .c_str()));
     PANTAU_RETURN_IF_ERROR(
-        Prepared(&done_,
-                 "UPDATE pantau_outbox SET state = 1, delivered_at = ?1, "
-                 "attempts = attempts + 1, lease_owner = '', lease_until = 0 "
-                 "WHERE id = ?2 AND state = 0 AND lease_owner = ?3"));
+        Prepared(&delivered_,
+                 "INSERT INTO pantau_outbox_delivered (seq, delivered_at) "
+                 "VALUES (?1, ?2)"));
     PANTAU_RETURN_IF_ERROR(
-        Prepared(&delete_,
-                 "DELETE FROM pantau_outbox WHERE id = ?2 AND state = 0 "
-                 "AND lease_owner = ?3"));
+        Prepared(&delete_, "DELETE FROM pantau_outbox_message WHERE seq = ?1"));
     PANTAU_RETURN_IF_ERROR(Prepared(
         &fail_,
-        "UPDATE pantau_outbox SET state = ?1, attempts = attempts + 1, "
-        "last_error = ?2, next_attempt_at = ?3, lease_owner = '', "
-        "lease_until = 0 WHERE id = ?4 AND state = 0 AND lease_owner = ?5"));
+        absl::StrCat("UPDATE pantau_outbox_pending SET attempts = attempts + "
+                     "1, last_error = ?3, next_attempt_at = ?4, lease_owner "
+                     "= '', lease_until = 0 WHERE ",
+                     kRow)
+            .c_str()));
     PANTAU_RETURN_IF_ERROR(
-        Prepared(&release_,
-                 "UPDATE pantau_outbox SET lease_owner = '', lease_until = 0 "
-                 "WHERE id = ?1 AND state = 0 AND lease_owner = ?2"));
+        Prepared(&dead_,
+                 "INSERT INTO pantau_outbox_dead (seq, attempts, last_error, "
+                 "dead_at) VALUES (?1, ?2, ?3, ?4)"));
     auto bind = [](sqlite3_stmt* q, int i, std::string_view v) {
       sqlite3_bind_text(q, i, v.data(), static_cast<int>(v.size()),
                         SQLITE_STATIC);
     };
-    int64_t at = absl::ToUnixMillis(now);
-    for (const Outcome& o : outcomes) {
-      sqlite3_stmt* q;
-      if (o.skipped) {
-        q = release_;
-        bind(q, 1, o.id);
-        bind(q, 2, owner);
-      } else if (o.delivered) {
-        q = keep_delivered_ ? done_ : delete_;
-        if (keep_delivered_) sqlite3_bind_int64(q, 1, at);
-        bind(q, 2, o.id);
-        bind(q, 3, owner);
-      } else {
-        q = fail_;
-        sqlite3_bind_int64(q, 1, o.dead ? 2 : 0);
-        bind(q, 2, o.error);
-        sqlite3_bind_int64(q, 3, absl::ToUnixMillis(o.next_attempt_at));
-        bind(q, 4, o.id);
-        bind(q, 5, owner);
-      }
+    // Steps a statement without result rows.
+    auto run = [&](sqlite3_stmt* q) -> absl::Status {
       int rc = sqlite3_step(q);
       sqlite3_reset(q);
       if (rc != SQLITE_DONE) return SqliteError(db_, rc, "complete");
+      return absl::OkStatus();
+    };
+    int64_t at = absl::ToUnixMillis(now);
+    for (const Outcome& o : outcomes) {
+      if (o.skipped) {
+        bind(release_, 1, o.id);
+        bind(release_, 2, owner);
+        PANTAU_RETURN_IF_ERROR(run(release_));
+        continue;
+      }
+      if (!o.delivered && !o.dead) {
+        bind(fail_, 1, o.id);
+        bind(fail_, 2, owner);
+        bind(fail_, 3, o.error);
+        sqlite3_bind_int64(fail_, 4, absl::ToUnixMillis(o.next_attempt_at));
+        PANTAU_RETURN_IF_ERROR(run(fail_));
+        continue;
+      }
+      bind(done_, 1, o.id);
+      bind(done_, 2, owner);
+      int rc = sqlite3_step(done_);
+      if (rc == SQLITE_DONE) {  // not ours (any more): nothing to record
+        sqlite3_reset(done_);
+        continue;
+      }
+      if (rc != SQLITE_ROW) {
+        sqlite3_reset(done_);
+        return SqliteError(db_, rc, "complete");
+      }
+      int64_t seq = sqlite3_column_int64(done_, 0);
+      int64_t attempts = sqlite3_column_int64(done_, 1);
+      PANTAU_RETURN_IF_ERROR(run(done_));
+      if (o.delivered) {
+        sqlite3_stmt* q = keep_delivered_ ? delivered_ : delete_;
+        sqlite3_bind_int64(q, 1, seq);
+        if (keep_delivered_) sqlite3_bind_int64(q, 2, at);
+        PANTAU_RETURN_IF_ERROR(run(q));
+      } else {
+        sqlite3_bind_int64(dead_, 1, seq);
+        sqlite3_bind_int64(dead_, 2, attempts + 1);
+        bind(dead_, 3, o.error);
+        sqlite3_bind_int64(dead_, 4, at);
+        PANTAU_RETURN_IF_ERROR(run(dead_));
+      }
     }
     return absl::OkStatus();
   });
@@ -322,9 +452,10 @@ absl::StatusOr<OutboxStats> SqliteStore::Stats(absl::Time now) {
   Stmt q;
   PANTAU_RETURN_IF_ERROR(
       q.Prepare(db_,
-                "SELECT (SELECT count(*) FROM pantau_outbox WHERE state = 0), "
-                "(SELECT min(created_at) FROM pantau_outbox WHERE state = 0), "
-                "(SELECT count(*) FROM pantau_outbox WHERE state = 2)"));
+                "SELECT (SELECT count(*) FROM pantau_outbox_pending), "
+                "(SELECT min(m.created_at) FROM pantau_outbox_pending p "
+                " JOIN pantau_outbox_message m ON m.seq = p.seq), "
+                "(SELECT count(*) FROM pantau_outbox_dead)"));
   PANTAU_ASSIGN_OR_RETURN(bool row, q.Step());
   if (row) {
     st.pending = q.Int(0);
@@ -342,9 +473,11 @@ absl::StatusOr<std::vector<Message>> SqliteStore::ListDead(
     int limit, std::string_view after_id) {
   Stmt q;
   PANTAU_RETURN_IF_ERROR(q.Prepare(
-      db_, absl::StrCat("SELECT ", kColumns,
-                        " FROM pantau_outbox WHERE state = 2 AND id > ?1 "
-                        "ORDER BY id LIMIT ?2")
+      db_, absl::StrCat("SELECT ", kMessageColumns,
+                        ", x.attempts, x.dead_at, x.last_error "
+                        "FROM pantau_outbox_dead x JOIN pantau_outbox_message "
+                        "m ON m.seq = x.seq WHERE m.id > ?1 "
+                        "ORDER BY m.id LIMIT ?2")
                .c_str()));
   q.BindText(1, after_id);
   q.BindInt(2, limit);
@@ -352,8 +485,11 @@ absl::StatusOr<std::vector<Message>> SqliteStore::ListDead(
   while (true) {
     PANTAU_ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) break;
-    PANTAU_ASSIGN_OR_RETURN(Message m, ReadRow(q));
-    out.push_back(std::move(m));
+    Message& m = out.emplace_back();
+    PANTAU_RETURN_IF_ERROR(ReadMessage(q.get(), m));
+    m.attempts = static_cast<int>(q.Int(8));
+    m.next_attempt_at = absl::FromUnixMillis(q.Int(9));
+    m.last_error = q.Text(10);
   }
   return out;
 }
@@ -362,26 +498,35 @@ absl::StatusOr<int64_t> SqliteStore::Replay(const std::vector<std::string>& ids,
                                             absl::Time now) {
   int64_t n = 0;
   absl::Status s = InWriteTx(db_, [&]() -> absl::Status {
-    Stmt q;
-    constexpr char kSet[] =
-        "UPDATE pantau_outbox SET state = 0, attempts = 0, last_error = '', "
-        "next_attempt_at = ?1, lease_owner = '', lease_until = 0 "
-        "WHERE state = 2";
+    // Back into the pending table under its old seq: a replayed message
+    // goes out before its key's later messages, as it would have.
+    constexpr char kBack[] =
+        "INSERT INTO pantau_outbox_pending (seq, key, next_attempt_at) "
+        "SELECT x.seq, m.key, ?1 FROM pantau_outbox_dead x "
+        "JOIN pantau_outbox_message m ON m.seq = x.seq";
+    Stmt back, drop;
     if (ids.empty()) {
-      PANTAU_RETURN_IF_ERROR(q.Prepare(db_, kSet));
-      q.BindInt(1, absl::ToUnixMillis(now));
-      PANTAU_RETURN_IF_ERROR(q.Run());
+      PANTAU_RETURN_IF_ERROR(back.Prepare(db_, kBack));
+      back.BindInt(1, absl::ToUnixMillis(now));
+      PANTAU_RETURN_IF_ERROR(back.Run());
       n = sqlite3_changes(db_);
-      return absl::OkStatus();
+      return SqliteExec(db_, "DELETE FROM pantau_outbox_dead");
     }
     PANTAU_RETURN_IF_ERROR(
-        q.Prepare(db_, absl::StrCat(kSet, " AND id = ?2").c_str()));
+        back.Prepare(db_, absl::StrCat(kBack, " WHERE m.id = ?2").c_str()));
+    PANTAU_RETURN_IF_ERROR(
+        drop.Prepare(db_,
+                     "DELETE FROM pantau_outbox_dead WHERE seq = "
+                     "(SELECT seq FROM pantau_outbox_message WHERE id = ?1)"));
     for (const std::string& id : ids) {
-      sqlite3_reset(q.get());
-      q.BindInt(1, absl::ToUnixMillis(now));
-      q.BindText(2, id);
-      PANTAU_RETURN_IF_ERROR(q.Run());
+      sqlite3_reset(back.get());
+      back.BindInt(1, absl::ToUnixMillis(now));
+      back.BindText(2, id);
+      PANTAU_RETURN_IF_ERROR(back.Run());
       n += sqlite3_changes(db_);
+      sqlite3_reset(drop.get());
+      drop.BindText(1, id);
+      PANTAU_RETURN_IF_ERROR(drop.Run());
     }
     return absl::OkStatus();
   });
@@ -390,12 +535,24 @@ absl::StatusOr<int64_t> SqliteStore::Replay(const std::vector<std::string>& ids,
 }
 
 absl::StatusOr<int64_t> SqliteStore::CleanupDelivered(absl::Time before) {
-  Stmt q;
-  PANTAU_RETURN_IF_ERROR(q.Prepare(
-      db_, "DELETE FROM pantau_outbox WHERE state = 1 AND delivered_at < ?1"));
-  q.BindInt(1, absl::ToUnixMillis(before));
-  PANTAU_RETURN_IF_ERROR(q.Run());
-  return static_cast<int64_t>(sqlite3_changes(db_));
+  int64_t n = 0;
+  absl::Status s = InWriteTx(db_, [&]() -> absl::Status {
+    Stmt messages, delivered;
+    PANTAU_RETURN_IF_ERROR(messages.Prepare(
+        db_,
+        "DELETE FROM pantau_outbox_message WHERE seq IN (SELECT seq FROM "
+        "pantau_outbox_delivered WHERE delivered_at < ?1)"));
+    messages.BindInt(1, absl::ToUnixMillis(before));
+    PANTAU_RETURN_IF_ERROR(messages.Run());
+    PANTAU_RETURN_IF_ERROR(delivered.Prepare(
+        db_, "DELETE FROM pantau_outbox_delivered WHERE delivered_at < ?1"));
+    delivered.BindInt(1, absl::ToUnixMillis(before));
+    PANTAU_RETURN_IF_ERROR(delivered.Run());
+    n = sqlite3_changes(db_);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return n;
 }
 
 absl::StatusOr<int64_t> SqliteStore::CleanupInbox(absl::Time before) {
@@ -422,7 +579,10 @@ void SqliteStore::Wake() {
 SqliteOutbox::SqliteOutbox(sqlite3* db, base::Clock* clock)
     : db_(db), clock_(clock) {}
 
-SqliteOutbox::~SqliteOutbox() { sqlite3_finalize(insert_); }
+SqliteOutbox::~SqliteOutbox() {
+  sqlite3_finalize(insert_);
+  sqlite3_finalize(pending_);
+}
 
 absl::Status SqliteOutbox::Enqueue(Message& m) {
   if (sqlite3_get_autocommit(db_)) {
@@ -430,36 +590,59 @@ absl::Status SqliteOutbox::Enqueue(Message& m) {
         "outbox Enqueue needs an open transaction on the connection");
   }
   PANTAU_RETURN_IF_ERROR(PrepareForEnqueue(m, clock_->Now()));
-  if (insert_ == nullptr) {
-    int rc = sqlite3_prepare_v3(
-        db_,
-        "INSERT INTO pantau_outbox (id, topic, key, type, payload, headers, "
-        "created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        -1, SQLITE_PREPARE_PERSISTENT, &insert_, nullptr);
+  auto prepare = [&](sqlite3_stmt** q, const char* sql) -> absl::Status {
+    if (*q != nullptr) return absl::OkStatus();
+    int rc =
+        sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, q, nullptr);
     if (rc != SQLITE_OK) {
-      insert_ = nullptr;
+      *q = nullptr;
       return SqliteError(db_, rc, "prepare outbox insert");
     }
-  }
-  sqlite3_reset(insert_);
+    return absl::OkStatus();
+  };
+  PANTAU_RETURN_IF_ERROR(
+      prepare(&insert_,
+              "INSERT INTO pantau_outbox_message (id, topic, key, type, "
+              "payload, headers, created_at) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+  // The narrow row the relay works on, under the message's seq.
+  PANTAU_RETURN_IF_ERROR(
+      prepare(&pending_,
+              "INSERT INTO pantau_outbox_pending (seq, key, next_attempt_at) "
+              "VALUES (last_insert_rowid(), ?1, ?2)"));
   std::string headers = EncodeHeaders(m.headers);
-  auto text = [&](int i, const std::string& v) {
-    sqlite3_bind_text(insert_, i, v.data(), static_cast<int>(v.size()),
+  auto text = [&](sqlite3_stmt* q, int i, const std::string& v) {
+    sqlite3_bind_text(q, i, v.data(), static_cast<int>(v.size()),
                       SQLITE_STATIC);
   };
-  text(1, m.id);
-  text(2, m.topic);
-  text(3, m.key);
-  text(4, m.type);
+  text(insert_, 1, m.id);
+  text(insert_, 2, m.topic);
+  text(insert_, 3, m.key);
+  text(insert_, 4, m.type);
   sqlite3_bind_blob(insert_, 5, m.payload.data(),
                     static_cast<int>(m.payload.size()), SQLITE_STATIC);
-  text(6, headers);
+  text(insert_, 6, headers);
   sqlite3_bind_int64(insert_, 7, absl::ToUnixMillis(m.created_at));
-  sqlite3_bind_int64(insert_, 8, absl::ToUnixMillis(m.next_attempt_at));
   int rc = sqlite3_step(insert_);
   sqlite3_reset(insert_);
   sqlite3_clear_bindings(insert_);
   if (rc != SQLITE_DONE) return SqliteError(db_, rc, "outbox insert");
+  text(pending_, 1, m.key);
+  sqlite3_bind_int64(pending_, 2, absl::ToUnixMillis(m.next_attempt_at));
+  rc = sqlite3_step(pending_);
+  sqlite3_reset(pending_);
+  sqlite3_clear_bindings(pending_);
+  if (rc != SQLITE_DONE) {
+    absl::Status s = SqliteError(db_, rc, "outbox insert");
+    // Leave no message without its pending row should the caller commit.
+    Stmt undo;
+    if (undo.Prepare(db_, "DELETE FROM pantau_outbox_message WHERE id = ?1")
+            .ok()) {
+      undo.BindText(1, m.id);
+      undo.Run().IgnoreError();
+    }
+    return s;
+  }
   return absl::OkStatus();
 }
 

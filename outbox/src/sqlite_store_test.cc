@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "pantau/outbox/memory_transport.h"
 #include "pantau/outbox/relay.h"
@@ -254,6 +255,136 @@ TEST_F(SqliteStoreTest, MigrationIsIdempotentAndRefusesNewerSchema) {
             kSqliteSchemaVersion);
   Exec(app_, "UPDATE pantau_outbox_meta SET value = 99");
   EXPECT_EQ(MigrateSqlite(app_).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// A database written by the version 1 library (one wide row per message)
+// with messages in every state: the upgrade keeps the pending ones, in
+// their order, with their retry state, and the delivered and dead ones.
+TEST(SqliteStore, MigratesAVersion1DatabaseKeepingPendingRowsInOrder) {
+  TempDir dir;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.File("v1.db").c_str(), &db), SQLITE_OK);
+  // The version 1 schema, as MigrateSqlite created it.
+  Exec(db, R"sql(
+CREATE TABLE pantau_outbox_meta (name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL);
+INSERT INTO pantau_outbox_meta VALUES ('schema', 1);
+CREATE TABLE pantau_outbox (seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE, topic TEXT NOT NULL, key TEXT NOT NULL,
+  type TEXT NOT NULL, payload BLOB NOT NULL, headers TEXT NOT NULL,
+  created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL, last_error TEXT NOT NULL DEFAULT '',
+  state INTEGER NOT NULL DEFAULT 0, lease_owner TEXT NOT NULL DEFAULT '',
+  lease_until INTEGER NOT NULL DEFAULT 0, delivered_at INTEGER);
+CREATE INDEX pantau_outbox_pending ON pantau_outbox(seq) WHERE state = 0;
+CREATE INDEX pantau_outbox_key ON pantau_outbox(key, seq) WHERE state = 0;
+CREATE INDEX pantau_outbox_delivered ON pantau_outbox(delivered_at)
+  WHERE state = 1;
+CREATE TABLE pantau_inbox (consumer TEXT NOT NULL,
+  message_id TEXT NOT NULL, processed_at INTEGER NOT NULL,
+  PRIMARY KEY (consumer, message_id)) WITHOUT ROWID;
+CREATE INDEX pantau_inbox_processed ON pantau_inbox(processed_at);
+INSERT INTO pantau_inbox VALUES ('c', '00000000-0000-7000-8000-00000000000f',
+  1000);
+)sql");
+  // Seqs out of insertion order on purpose: seq is the order, not rowid
+  // insertion. Times in ms; "now" below is 100000.
+  struct Row {
+    int seq;
+    const char* id;
+    const char* key;
+    int state, attempts;
+    int64_t next_attempt_at;
+    const char* error;
+    int64_t delivered_at;
+  };
+  const Row rows[] = {
+      {1, "00000000-0000-7000-8000-000000000001", "a", 1, 1, 0, "", 50000},
+      {2, "00000000-0000-7000-8000-000000000002", "b", 2, 5, 90000, "gone", 0},
+      {3, "00000000-0000-7000-8000-000000000003", "a", 0, 2, 0, "flaky", 0},
+      {5, "00000000-0000-7000-8000-000000000005", "c", 0, 0, 0, "", 0},
+      {4, "00000000-0000-7000-8000-000000000004", "a", 0, 0, 0, "", 0},
+      {6, "00000000-0000-7000-8000-000000000006", "d", 0, 1, 200000, "later",
+       0},
+      {7, "00000000-0000-7000-8000-000000000007", "d", 0, 0, 0, "", 0},
+  };
+  for (const Row& r : rows) {
+    Exec(db,
+         absl::StrCat(
+             "INSERT INTO pantau_outbox (seq, id, topic, key, type, "
+             "payload, headers, created_at, attempts, next_attempt_at, "
+             "last_error, state, delivered_at) VALUES (",
+             r.seq, ", '", r.id, "', 'orders', '", r.key, "', 't', CAST('p",
+             r.seq, "' AS BLOB), '{\"h\":\"", r.seq, "\"}', ", 1000 * r.seq,
+             ", ", r.attempts, ", ", r.next_attempt_at, ", '", r.error, "', ",
+             r.state, ", ",
+             r.delivered_at > 0 ? absl::StrCat(r.delivered_at) : "NULL", ")")
+             .c_str());
+  }
+  sqlite3_close(db);
+
+  auto store = SqliteStore::Open(dir.File("v1.db"));
+  ASSERT_TRUE(store.ok()) << store.status();
+  sqlite3* s = (*store)->db();
+  EXPECT_EQ(QueryInt(s, "SELECT value FROM pantau_outbox_meta"), 2);
+  EXPECT_EQ(QueryInt(s, "SELECT count(*) FROM pantau_outbox"), 7);
+  EXPECT_EQ(QueryInt(s, "SELECT count(*) FROM pantau_inbox"), 1);
+  // Running it again changes nothing.
+  ASSERT_TRUE(MigrateSqlite(s).ok());
+
+  absl::Time now = absl::FromUnixMillis(100000);
+  auto st = (*store)->Stats(now);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->pending, 4 + 1);  // 3, 4, 5, 6, 7
+  EXPECT_EQ(st->dead, 1);
+  EXPECT_EQ(st->oldest_pending, absl::FromUnixMillis(3000));
+
+  // Pending rows come out in seq order, key d held back by its retry.
+  auto claimed = (*store)->Claim("r", 10, now, absl::Seconds(30));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  std::vector<std::string> got;
+  for (const Message& m : *claimed) got.push_back(m.payload);
+  EXPECT_EQ(got, (std::vector<std::string>{"p3", "p4", "p5"}));
+  EXPECT_EQ((*claimed)[0].id, rows[2].id);
+  EXPECT_EQ((*claimed)[0].attempts, 2);
+  EXPECT_EQ((*claimed)[0].last_error, "flaky");
+  EXPECT_EQ((*claimed)[0].headers.at("h"), "3");
+  EXPECT_EQ((*claimed)[0].created_at, absl::FromUnixMillis(3000));
+  std::vector<Outcome> done;
+  for (const Message& m : *claimed)
+    done.push_back({.id = m.id, .delivered = true});
+  ASSERT_TRUE((*store)->Complete("r", done, now).ok());
+  // Key d becomes due at its retry time, in order.
+  auto later =
+      (*store)->Claim("r", 10, absl::FromUnixMillis(200000), absl::Seconds(30));
+  ASSERT_EQ(later->size(), 2u);
+  EXPECT_EQ((*later)[0].payload, "p6");
+  EXPECT_EQ((*later)[0].attempts, 1);
+  EXPECT_EQ((*later)[1].payload, "p7");
+
+  // The dead letter is listed and replayable.
+  auto dead = (*store)->ListDead(10, "");
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ((*dead)[0].id, rows[1].id);
+  EXPECT_EQ((*dead)[0].attempts, 5);
+  EXPECT_EQ((*dead)[0].last_error, "gone");
+
+  // The delivered row keeps its delivery time for the retention cleanup.
+  EXPECT_EQ(*(*store)->CleanupDelivered(absl::FromUnixMillis(50000)), 0);
+  EXPECT_EQ(*(*store)->CleanupDelivered(absl::FromUnixMillis(50001)), 1);
+
+  // New messages get higher seqs than everything migrated.
+  sqlite3* app = OpenAppDb(dir.File("v1.db"));
+  SqliteOutbox out(app);
+  Exec(app, "BEGIN");
+  Message m;
+  m.topic = "orders";
+  m.key = "a";
+  m.payload = "new";
+  ASSERT_TRUE(out.Enqueue(m).ok());
+  Exec(app, "COMMIT");
+  EXPECT_EQ(QueryInt(app, "SELECT max(seq) FROM pantau_outbox"), 8);
+  sqlite3_close(app);
 }
 
 TEST(SqliteStore, OpenFailsCleanlyOnABadPath) {

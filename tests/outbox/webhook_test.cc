@@ -101,7 +101,10 @@ TEST(Webhook, RelayPostsAndReceiverInboxHasOneEffectPerMessage) {
   // A redelivery of the same message (e.g. a retry after a lost response)
   // is skipped by the receiver's inbox.
   ASSERT_EQ(sqlite3_exec((*store)->db(),
-                         "UPDATE pantau_outbox SET state = 0 WHERE seq = 1",
+                         "DELETE FROM pantau_outbox_delivered WHERE seq = 1; "
+                         "INSERT INTO pantau_outbox_pending (seq, key, "
+                         "next_attempt_at) SELECT seq, key, 0 FROM "
+                         "pantau_outbox_message WHERE seq = 1",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   ASSERT_EQ(*relay.RunOnce(), 1);

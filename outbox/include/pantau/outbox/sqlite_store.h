@@ -35,7 +35,7 @@ absl::Status ConfigureSqliteConnection(sqlite3* db,
 // from several processes at once (it takes the write lock).
 absl::Status MigrateSqlite(sqlite3* db);
 // The schema version MigrateSqlite brings a database to.
-inline constexpr int kSqliteSchemaVersion = 1;
+inline constexpr int kSqliteSchemaVersion = 2;
 
 // The relay's side: its own connection to the database file.
 class SqliteStore : public RelayStore {
@@ -71,12 +71,15 @@ class SqliteStore : public RelayStore {
   // path are compiled once per connection, not once per round).
   absl::Status Prepared(sqlite3_stmt** stmt, const char* sql);
   sqlite3* db_;
-  sqlite3_stmt* scan_ = nullptr;     // pending rows in sequence order
-  sqlite3_stmt* lease_ = nullptr;    // lease one row, returning it
-  sqlite3_stmt* done_ = nullptr;     // mark delivered
-  sqlite3_stmt* delete_ = nullptr;   // delete delivered
-  sqlite3_stmt* fail_ = nullptr;     // record a failed attempt
-  sqlite3_stmt* release_ = nullptr;  // release a skipped row
+  sqlite3_stmt* scan_ = nullptr;       // pending rows in sequence order
+  sqlite3_stmt* lease_ = nullptr;      // lease one pending row
+  sqlite3_stmt* read_ = nullptr;       // read one message by seq
+  sqlite3_stmt* release_ = nullptr;    // release a skipped row
+  sqlite3_stmt* done_ = nullptr;       // delete a pending row (sent/dead)
+  sqlite3_stmt* delivered_ = nullptr;  // record a delivery
+  sqlite3_stmt* delete_ = nullptr;     // delete a delivered message
+  sqlite3_stmt* fail_ = nullptr;       // record a failed attempt
+  sqlite3_stmt* dead_ = nullptr;       // record a dead letter
   absl::Mutex wake_mu_;
   bool woken_ ABSL_GUARDED_BY(wake_mu_) = false;
   bool keep_delivered_ = true;
@@ -103,7 +106,8 @@ class SqliteOutbox {
  private:
   sqlite3* db_;
   base::Clock* clock_;
-  sqlite3_stmt* insert_ = nullptr;
+  sqlite3_stmt* insert_ = nullptr;   // the message
+  sqlite3_stmt* pending_ = nullptr;  // its pending row
 };
 
 // The consuming side: records (consumer, message id) in the same
