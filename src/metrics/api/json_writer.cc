@@ -1,9 +1,11 @@
 #include "metrics/api/json_writer.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 namespace pantau::metrics::api {
 namespace {
@@ -42,6 +44,258 @@ void AppendChars(std::string* out, double v, std::chars_format fmt) {
   char buf[64];
   auto res = std::to_chars(buf, buf + sizeof buf, v, fmt);
   out->append(buf, res.ptr);
+}
+
+// strconv.FormatFloat(v, 'f', -1, 64) for any finite v, from
+// std::to_chars's shortest scientific digits laid out as Go's fmtF does:
+// the digits, then zeros up to the decimal point. (std::to_chars's own
+// fixed format prints integers above 2^53 exactly instead, e.g. 2^60 as
+// 1152921504606846976 where Go writes 1152921504606847000.)
+void AppendGoFixedSlow(std::string* out, double v) {
+  char buf[32];
+  auto res =
+      std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  std::string_view sci(buf, res.ptr - buf);
+  size_t e = sci.find('e');
+  int exp = 0;
+  std::from_chars(sci.data() + e + (sci[e + 1] == '+' ? 2 : 1),
+                  sci.data() + sci.size(), exp);
+  std::string_view mant = sci.substr(0, e);
+  if (!mant.empty() && mant[0] == '-') {
+    out->push_back('-');
+    mant.remove_prefix(1);
+  }
+  std::string digits;
+  for (char c : mant) {
+    if (c != '.') digits.push_back(c);
+  }
+  // The value is 0.<digits> * 10^dp.
+  int dp = exp + 1;
+  int nd = static_cast<int>(digits.size());
+  if (dp > 0) {
+    int m = std::min(nd, dp);
+    out->append(digits, 0, m);
+    out->append(dp - m, '0');
+  } else {
+    out->push_back('0');
+  }
+  if (nd > dp) {
+    out->push_back('.');
+    if (dp < 0) out->append(-dp, '0');
+    out->append(digits, std::max(dp, 0), std::string::npos);
+  }
+}
+
+constexpr char kDigitPairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536"
+    "37383940414243444546474849505152535455565758596061626364656667686970717273"
+    "7475767778798081828384858687888990919293949596979899";
+
+constexpr uint64_t kPow10[20] = {1ull,
+                                 10ull,
+                                 100ull,
+                                 1000ull,
+                                 10000ull,
+                                 100000ull,
+                                 1000000ull,
+                                 10000000ull,
+                                 100000000ull,
+                                 1000000000ull,
+                                 10000000000ull,
+                                 100000000000ull,
+                                 1000000000000ull,
+                                 10000000000000ull,
+                                 100000000000000ull,
+                                 1000000000000000ull,
+                                 10000000000000000ull,
+                                 100000000000000000ull,
+                                 1000000000000000000ull,
+                                 10000000000000000000ull};
+
+// Number of decimal digits of v (1 for 0).
+int DigitCount(uint64_t v) {
+  // floor(log10(2^bits)) is bits * 1233 >> 12 for bits <= 64.
+  int t = ((64 - __builtin_clzll(v | 1)) * 1233) >> 12;
+  return t + (v >= kPow10[t] ? 1 : 0) + (t == 0 && v < 1 ? 1 : 0);
+}
+
+// Two and four digits of v (< 100, < 10000) at p.
+inline void Write2(char* p, uint32_t v) {
+  std::memcpy(p, kDigitPairs + 2 * v, 2);
+}
+inline void Write4(char* p, uint32_t v) {
+  Write2(p, v / 100);
+  Write2(p + 2, v % 100);
+}
+
+// Writes exactly `n` digits of v (v < 10^n), zero-padded, ending at p + n.
+// Eight digits at a time in 32-bit arithmetic, which is what makes it
+// cheaper than std::to_chars's two digits per 64-bit division.
+void WriteDigits(char* p, uint64_t v, int n) {
+  while (n >= 8) {
+    uint32_t low = static_cast<uint32_t>(v % 100000000);
+    v /= 100000000;
+    n -= 8;
+    Write4(p + n, low / 10000);
+    Write4(p + n + 4, low % 10000);
+  }
+  uint32_t w = static_cast<uint32_t>(v);
+  while (n >= 2) {
+    n -= 2;
+    Write2(p + n, w % 100);
+    w /= 100;
+  }
+  if (n == 1) *p = static_cast<char>('0' + w);
+}
+
+char* WriteUint(char* p, uint64_t v) {
+  int n = DigitCount(v);
+  WriteDigits(p, v, n);
+  return p + n;
+}
+
+// strconv.FormatFloat(v, 'f', -1, 64) for the values a query result is
+// mostly made of: 0, integers below 2^53, and finite |v| in [1e-4, 1e17).
+// Writes at most 40 bytes; returns nullptr for other values (the caller
+// then uses std::to_chars, which is exact everywhere but several times
+// slower: it was most of the cost of a range query's JSON).
+//
+// The shortest decimal that reads back as v is found exactly with 128-bit
+// integers: v = m * 2^e2 and its rounding interval (half an ulp each
+// side, a quarter below at a power of two; the ends included when m is
+// even, as round-half-even parsing maps them to v) are scaled by 10^k so
+// that v * 10^k has 18-19 digits, which is finer than the 17 significant
+// digits that always suffice. Trailing digits are dropped while a number
+// with fewer digits still lies in the interval; of the candidates left, the
+// one nearest v is taken (ties to even), which is what Go's and
+// std::to_chars's shortest formatting produce.
+char* WriteGoFloatFFast(char* p, double v) {
+  uint64_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  const int biased = static_cast<int>((bits >> 52) & 0x7FF);
+  const uint64_t frac = bits & ((uint64_t{1} << 52) - 1);
+  if (biased == 0x7FF) return nullptr;  // Inf, NaN
+  if (biased == 0) {
+    if (frac != 0) return nullptr;  // subnormal
+    if (bits >> 63) *p++ = '-';
+    *p++ = '0';
+    return p;
+  }
+  const uint64_t m = frac | (uint64_t{1} << 52);
+  const int e2 = biased - 1075;  // v = m * 2^e2
+  // Integers below 2^53 print as themselves: their interval is at most
+  // +-0.5 wide, so no shorter number lies in it.
+  if (e2 <= 0 && e2 > -53 && (m & ((uint64_t{1} << -e2) - 1)) == 0) {
+    if (bits >> 63) *p++ = '-';
+    return WriteUint(p, m >> -e2);
+  }
+  // floor(log10(2^(e2 + 52))) <= log10(v) < that + 0.302.
+  const int e10 = ((e2 + 52) * 78913) >> 18;
+  const int k = 17 - e10;  // v * 10^k in [1e17, 2e18)
+  if (k < 0 || k > 21) return nullptr;
+  using u128 = unsigned __int128;
+  const u128 pow10k =
+      k <= 19 ? u128{kPow10[k]} : u128{kPow10[19]} * kPow10[k - 19];
+  // 4v, its interval's ends, times 10^k, in units of 2^(e2 - 2).
+  const u128 c = (u128{m} * 4) * pow10k;
+  const u128 lo = c - (frac == 0 && biased > 1 ? 1 : 2) * pow10k;
+  const u128 hi = c + 2 * pow10k;
+  const int shift = 2 - e2;  // divide by 2^shift (or multiply, if < 0)
+  const bool even = (m & 1) == 0;
+  uint64_t xlo, xhi, cfloor;
+  bool below_half, half;  // the fraction of c / 2^shift vs 1/2
+  bool cexact;
+  if (shift <= 0) {
+    xlo = static_cast<uint64_t>(lo << -shift);
+    xhi = static_cast<uint64_t>(hi << -shift);
+    cfloor = static_cast<uint64_t>(c << -shift);
+    if (!even) {
+      ++xlo;
+      --xhi;
+    }
+    below_half = true;
+    half = false;
+    cexact = true;
+  } else {
+    const u128 mask = (u128{1} << shift) - 1;
+    xlo = static_cast<uint64_t>(lo >> shift);
+    if (!even || (lo & mask) != 0) ++xlo;
+    xhi = static_cast<uint64_t>(hi >> shift);
+    if (!even && (hi & mask) == 0) --xhi;
+    cfloor = static_cast<uint64_t>(c >> shift);
+    const u128 rem = c & mask;
+    const u128 halfway = u128{1} << (shift - 1);
+    below_half = rem < halfway;
+    half = rem == halfway;
+    cexact = rem == 0;
+  }
+  // Drop trailing digits while the interval still holds a shorter number,
+  // in steps of 16, 8, 4, 2 and 1 digits (whether a multiple of 10^j lies
+  // in the interval only gets less likely as j grows, so the steps find the
+  // largest j; constant divisors make them multiplications). Alongside,
+  // cfloor's dropped digits (rem_j, below 10^j) decide the rounding.
+  uint64_t d = cfloor;
+  uint64_t rem_j = 0;
+  uint64_t pow_j = 1;
+  auto step = [&](auto pow_const) {
+    constexpr uint64_t p = decltype(pow_const)::value;
+    uint64_t a = xlo / p + (xlo % p != 0);
+    uint64_t b = xhi / p;
+    if (a > b) return;
+    xlo = a;
+    xhi = b;
+    rem_j += (d % p) * pow_j;
+    d /= p;
+    pow_j *= p;
+  };
+  step(std::integral_constant<uint64_t, 10000000000000000>{});
+  step(std::integral_constant<uint64_t, 100000000>{});
+  step(std::integral_constant<uint64_t, 10000>{});
+  step(std::integral_constant<uint64_t, 100>{});
+  step(std::integral_constant<uint64_t, 10>{});
+  // The candidate nearest v: v * 10^(k - j) rounded half to even.
+  int j = 0;
+  bool up;
+  if (pow_j == 1) {
+    up = !below_half && (!half || (d & 1) != 0);
+  } else {
+    j = DigitCount(pow_j) - 1;
+    const uint64_t half_j = pow_j / 2;
+    if (rem_j > half_j) {
+      up = true;
+    } else if (rem_j == half_j) {
+      up = !cexact || (d & 1) != 0;
+    } else {
+      up = false;
+    }
+  }
+  if (up) ++d;
+  if (d < xlo) d = xlo;
+  if (d > xhi) d = xhi;
+  if (bits >> 63) *p++ = '-';
+  const int decimals = k - j;
+  if (decimals <= 0) {
+    p = WriteUint(p, d);
+    std::memset(p, '0', -decimals);
+    return p - decimals;
+  }
+  const int n = DigitCount(d);
+  if (n <= decimals) {  // 0.000ddd
+    *p++ = '0';
+    *p++ = '.';
+    std::memset(p, '0', decimals - n);
+    p += decimals - n;
+    WriteDigits(p, d, n);
+    return p + n;
+  }
+  // ddd.ddd; d has no trailing zero (it would have been dropped). All
+  // digits are written, then the fraction moves up for the point (cheaper
+  // than dividing by a variable power of ten).
+  WriteDigits(p, d, n);
+  const int int_digits = n - decimals;
+  std::memmove(p + int_digits + 1, p + int_digits, decimals);
+  p[int_digits] = '.';
+  return p + n + 1;
 }
 
 }  // namespace
@@ -113,11 +367,16 @@ void AppendPromValue(std::string* out, double v) {
     out->append(v > 0 ? "+Inf" : "-Inf");
     return;
   }
+  char buf[48];
+  if (char* end = WriteGoFloatFFast(buf, v)) {
+    out->append(buf, end);
+    return;
+  }
   double a = std::fabs(v);
   if (a != 0 && (a < 1e-6 || a >= 1e21)) {
     AppendChars(out, v, std::chars_format::scientific);
   } else {
-    AppendChars(out, v, std::chars_format::fixed);
+    AppendGoFixedSlow(out, v);
   }
 }
 
@@ -131,28 +390,38 @@ std::string FormatGoFloatF(double v) {
   std::string s;
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  AppendChars(&s, v, std::chars_format::fixed);
+  char buf[48];
+  if (char* end = WriteGoFloatFFast(buf, v)) return std::string(buf, end);
+  AppendGoFixedSlow(&s, v);
   return s;
 }
 
-void AppendPromTimestamp(std::string* out, int64_t ms) {
-  char buf[32];
+namespace {
+
+// AppendPromTimestamp into p (at least 25 bytes); returns the end.
+char* WritePromTimestamp(char* p, int64_t ms) {
   uint64_t u;
   if (ms < 0) {
-    out->push_back('-');
+    *p++ = '-';
     u = static_cast<uint64_t>(-(ms + 1)) + 1;
   } else {
     u = static_cast<uint64_t>(ms);
   }
-  auto res = std::to_chars(buf, buf + sizeof buf, u / 1000);
-  out->append(buf, res.ptr);
+  p = WriteUint(p, u / 1000);
   unsigned frac = static_cast<unsigned>(u % 1000);
   if (frac != 0) {
-    char f[4] = {'.', static_cast<char>('0' + frac / 100),
-                 static_cast<char>('0' + frac / 10 % 10),
-                 static_cast<char>('0' + frac % 10)};
-    out->append(f, 4);
+    *p++ = '.';
+    WriteDigits(p, frac, 3);
+    p += 3;
   }
+  return p;
+}
+
+}  // namespace
+
+void AppendPromTimestamp(std::string* out, int64_t ms) {
+  char buf[32];
+  out->append(buf, WritePromTimestamp(buf, ms));
 }
 
 void AppendGoFloatG(std::string* out, double v) {
@@ -230,7 +499,12 @@ void JsonWriter::Double(double v) {
         out_->erase(n - 2, 1);
       }
     } else {
-      AppendChars(out_, v, std::chars_format::fixed);
+      char buf[48];
+      if (char* end = WriteGoFloatFFast(buf, v)) {
+        out_->append(buf, end);
+      } else {
+        AppendGoFixedSlow(out_, v);
+      }
     }
   }
   need_comma_ = true;
@@ -269,12 +543,25 @@ void JsonWriter::PromTimestamp(int64_t ms) {
 }
 
 void JsonWriter::PromPoint(int64_t ms, double v) {
-  Sep();
-  out_->push_back('[');
-  AppendPromTimestamp(out_, ms);
-  out_->append(",\"");
-  AppendPromValue(out_, v);
-  out_->append("\"]");
+  // The whole point is put together on the stack and appended once: a
+  // range query writes one of these per step and series.
+  char buf[96];
+  char* p = buf;
+  if (need_comma_) *p++ = ',';
+  *p++ = '[';
+  p = WritePromTimestamp(p, ms);
+  *p++ = ',';
+  *p++ = '"';
+  if (char* end = WriteGoFloatFFast(p, v)) {
+    p = end;
+    *p++ = '"';
+    *p++ = ']';
+    out_->append(buf, p);
+  } else {
+    out_->append(buf, p);
+    AppendPromValue(out_, v);
+    out_->append("\"]");
+  }
   need_comma_ = true;
 }
 
