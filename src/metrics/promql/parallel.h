@@ -3,7 +3,8 @@
 // they split across cores; results are committed by the caller in series
 // order so output, limits and errors stay exactly as a sequential run's.
 //
-// Internal to the promql module.
+// Internal to the promql module, and used by the API (same owners) to
+// format a large result on the query threads.
 // Thread safety: ParallelFor's `fn` runs concurrently for distinct
 // indices; `poll` runs only on the calling thread.
 #ifndef PANTAU_METRICS_PROMQL_PARALLEL_H_
