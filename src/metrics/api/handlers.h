@@ -17,12 +17,14 @@
 namespace pantau::metrics::api::internal {
 
 // {"status":"success","data":<fill>,"warnings":[...]} (warnings omitted
-// when empty, as Prometheus does).
+// when empty, as Prometheus does). `size_hint` is the expected size of the
+// body: a large response is then not copied over and over as it grows.
 template <typename Fill>
 net::HttpResponse Success(Fill&& fill,
-                          const std::vector<std::string>& warnings = {}) {
+                          const std::vector<std::string>& warnings = {},
+                          size_t size_hint = 256) {
   std::string body;
-  body.reserve(256);
+  body.reserve(size_hint);
   body.append(R"({"status":"success","data":)");
   JsonWriter w(&body);
   fill(w);
