@@ -276,6 +276,35 @@ TEST_F(ApiTest, RangeQueryMatrixWithDurationOrFloatStep) {
   }
 }
 
+TEST_F(ApiTest, LargeMatrixSameBytesOnOneOrManyThreads) {
+  // 40 series x 401 points is above the size from which the response is
+  // formatted on several threads; the bytes must be those of one thread.
+  for (int i = 0; i < 40; ++i) {
+    base::Labels l = base::Labels::Of(
+        {{"__name__", "big"}, {"i", std::to_string(i)}, {"job", "j"}});
+    for (int64_t t = kNow - 400000; t <= kNow; t += 1000) {
+      Add(l, t, static_cast<double>(t % 7919) / (i + 3));
+    }
+  }
+  auto run = [&](int parallelism) {
+    promql::EngineOptions opts;
+    opts.parallelism = parallelism;
+    Register(opts);
+    net::HttpResponse r = Get("/api/v1/query_range", {{"query", "big"},
+                                                      {"start", "1699999600"},
+                                                      {"end", "1700000000"},
+                                                      {"step", "1"}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.body;
+  };
+  std::string one = run(1);
+  json b = Body(net::HttpResponse::Json(200, one));
+  ASSERT_EQ(b["data"]["result"].size(), 40u);
+  EXPECT_EQ(b["data"]["result"][39]["values"].size(), 401u);
+  EXPECT_EQ(run(4), one);
+  EXPECT_EQ(run(3), one);
+}
+
 TEST_F(ApiTest, RangeQueryParamErrors) {
   auto q = [&](std::string start, std::string end, std::string step,
                std::string query = "1") {
