@@ -672,6 +672,19 @@ absl::StatusOr<InboxResult> PgInbox::Process(const Message& m,
 
 absl::StatusOr<std::vector<InboxResult>> PgInbox::ProcessBatch(
     const std::vector<const Message*>& messages, const Handler& handler) {
+  return ProcessBatch(
+      messages,
+      [&](PGconn* conn,
+          const std::vector<const Message*>& fresh) -> absl::Status {
+        for (const Message* m : fresh) {
+          PANTAU_RETURN_IF_ERROR(handler(conn, *m));
+        }
+        return absl::OkStatus();
+      });
+}
+
+absl::StatusOr<std::vector<InboxResult>> PgInbox::ProcessBatch(
+    const std::vector<const Message*>& messages, const BatchHandler& handler) {
   if (PQtransactionStatus(conn_) != PQTRANS_IDLE) {
     if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
     if (PQtransactionStatus(conn_) != PQTRANS_IDLE) {
@@ -703,20 +716,23 @@ absl::StatusOr<std::vector<InboxResult>> PgInbox::ProcessBatch(
                "SELECT $1, id, $3 FROM unnest($2::text[]) AS id "
                "ON CONFLICT DO NOTHING RETURNING message_id",
                {{consumer_}, {arr}, {at}}));
-    absl::flat_hash_set<std::string> fresh;
+    absl::flat_hash_set<std::string> fresh_ids;
     for (int i = 0; i < PQntuples(r.get()); ++i) {
-      fresh.insert(PQgetvalue(r.get(), i, 0));
+      fresh_ids.insert(PQgetvalue(r.get(), i, 0));
     }
+    std::vector<const Message*> fresh;
+    fresh.reserve(messages.size());
     for (const Message* m : messages) {
       // erase: a second copy of the same id in one batch is a duplicate.
-      if (fresh.erase(m->id) == 0) {
+      if (fresh_ids.erase(m->id) == 0) {
         results.push_back(InboxResult::kDuplicate);
         continue;
       }
-      PANTAU_RETURN_IF_ERROR(handler(conn_, *m));
+      fresh.push_back(m);
       results.push_back(InboxResult::kProcessed);
     }
-    return absl::OkStatus();
+    if (fresh.empty()) return absl::OkStatus();
+    return handler(conn_, fresh);
   });
   if (!s.ok()) return s;
   return results;

@@ -300,6 +300,50 @@ TEST_F(PgStoreTest, InboxBatchRecordsAllIdsInOneTransaction) {
   EXPECT_EQ(QueryInt("SELECT count(*) FROM pantau_inbox"), 2);
 }
 
+TEST_F(PgStoreTest, InboxBatchHandlerSeesOnlyFreshMessagesOnce) {
+  PgInbox inbox(app_, "billing", &clock_);
+  Message a, b, c;
+  for (auto [m, p] : {std::pair{&a, "a"}, {&b, "b"}, {&c, "c"}}) {
+    m->id = NewMessageId();
+    m->payload = p;
+  }
+  int calls = 0;
+  // One statement for all effects of the batch.
+  auto insert_all = [&](PGconn* conn,
+                        const std::vector<const Message*>& ms) -> absl::Status {
+    ++calls;
+    std::string sql = "INSERT INTO orders VALUES ";
+    for (size_t i = 0; i < ms.size(); ++i) {
+      sql += (i > 0 ? ",('" : "('") + ms[i]->payload + "')";
+    }
+    PGresult* r = PQexec(conn, sql.c_str());
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok ? absl::OkStatus() : absl::InternalError(PQerrorMessage(conn));
+  };
+  auto first = inbox.ProcessBatch({&a}, insert_all);
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto r = inbox.ProcessBatch({&a, &b, &c, &b}, insert_all);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, (std::vector<InboxResult>{
+                    InboxResult::kDuplicate, InboxResult::kProcessed,
+                    InboxResult::kProcessed, InboxResult::kDuplicate}));
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM orders"), 3);
+  // Only duplicates: the handler does not run.
+  ASSERT_TRUE(inbox.ProcessBatch({&b, &c}, insert_all).ok());
+  EXPECT_EQ(calls, 2);
+  // A failing handler rolls back the records of the whole batch.
+  Message d, e;
+  d.id = NewMessageId();
+  d.payload = "d";
+  e.id = NewMessageId();
+  e.payload = "a";  // duplicate key in orders: the statement fails
+  EXPECT_FALSE(inbox.ProcessBatch({&d, &e}, insert_all).ok());
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM orders"), 3);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM pantau_inbox"), 3);
+}
+
 TEST(PgStore, OpenFailsCleanlyWhenNothingListens) {
   int port = testing::FreePort();
   auto s = PgStore::Open("host=127.0.0.1 port=" + std::to_string(port) +

@@ -111,6 +111,15 @@ class PgInbox {
   absl::StatusOr<std::vector<InboxResult>> ProcessBatch(
       const std::vector<const Message*>& messages, const Handler& handler);
 
+  // Runs once per batch with every message not seen before (in input
+  // order), so the consumer can write its effects with one statement
+  // instead of one round trip per message. Non-OK rolls back the batch.
+  using BatchHandler = std::function<absl::Status(
+      PGconn* conn, const std::vector<const Message*>& fresh)>;
+  // ProcessBatch with a BatchHandler; same transaction and results.
+  absl::StatusOr<std::vector<InboxResult>> ProcessBatch(
+      const std::vector<const Message*>& messages, const BatchHandler& handler);
+
  private:
   PGconn* conn_;
   std::string consumer_;
