@@ -1,6 +1,9 @@
 #include "metrics/promql/engine.h"
 
 #include <atomic>
+#include <cmath>
+#include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "metrics/promql/testing/memory_queryable.h"
@@ -167,6 +170,74 @@ TEST(Engine, ParallelEvaluationMatchesSingleThreaded) {
     b = Engine(four).RangeQuery(*store, q, 0, 6000000, 30000);
     EXPECT_FALSE(a.ok()) << q;
     EXPECT_EQ(a.status(), b.status()) << q;
+  }
+}
+
+TEST(Engine, MaxMinOverTimeAsAScanOfEveryWindow) {
+  // Irregular samples with NaN runs, 0 and -0, and ties: each step's
+  // result is what scanning its window gives (NaN only when the window has
+  // nothing else; of equal values the earliest, so -0 before 0 stays -0).
+  testing::MemoryQueryable store;
+  base::Labels l = base::Labels::Of({{"__name__", "g"}});
+  std::vector<Point> pts;
+  uint64_t x = 12345;
+  int64_t t = 0;
+  for (int k = 0; k < 600; ++k) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    t += 5000 + static_cast<int64_t>((x >> 40) % 40000);
+    double v;
+    switch ((x >> 20) % 8) {
+      case 0:
+        v = std::nan("");
+        break;
+      case 1:
+        v = 0.0;
+        break;
+      case 2:
+        v = -0.0;
+        break;
+      default:
+        v = static_cast<double>((x >> 33) % 7) - 3;
+    }
+    if (k >= 200 && k < 230) v = std::nan("");  // windows of only NaN
+    pts.push_back(Point{t, v});
+    store.Add(l, t, v);
+  }
+  Engine engine(EngineOptions{});
+  for (int sign : {1, -1}) {
+    std::string q = sign > 0 ? "max_over_time(g[2m])" : "min_over_time(g[2m])";
+    auto r = engine.RangeQuery(store, q, 0, t, 10000);
+    ASSERT_TRUE(r.ok()) << r.status();
+    const Matrix& m = r->value.matrix();
+    ASSERT_EQ(m.size(), 1u);
+    size_t j = 0;
+    int nan_steps = 0;
+    for (int64_t ts = 0; ts <= t; ts += 10000) {
+      bool any = false;
+      double want = 0;
+      for (const Point& p : pts) {
+        if (p.t < ts - 120000 || p.t > ts) continue;
+        if (!any) {
+          want = p.v;
+          any = true;
+        } else if ((sign > 0 ? p.v > want : p.v < want) || std::isnan(want)) {
+          want = p.v;
+        }
+      }
+      if (!any) continue;
+      ASSERT_LT(j, m[0].points.size()) << q;
+      const Point& got = m[0].points[j++];
+      ASSERT_EQ(got.t, ts) << q;
+      if (std::isnan(want)) {
+        ++nan_steps;
+        EXPECT_TRUE(std::isnan(got.v)) << q << " at " << ts;
+      } else {
+        EXPECT_EQ(got.v, want) << q << " at " << ts;
+        EXPECT_EQ(std::signbit(got.v), std::signbit(want)) << q << " at " << ts;
+      }
+    }
+    EXPECT_EQ(j, m[0].points.size()) << q;
+    EXPECT_GT(nan_steps, 0) << q;
   }
 }
 

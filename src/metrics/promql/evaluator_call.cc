@@ -203,6 +203,18 @@ absl::StatusOr<EvalValue> Evaluator::EvalRangeCall(const Call& c,
         resets[i] = count;
       }
     }
+    // For max/min_over_time: indices of the window's non-NaN values that
+    // could still be its extreme, best first (a monotonic queue from
+    // dq_head on). Windows only move forward, so each value enters and
+    // leaves once.
+    thread_local std::vector<size_t> dq;
+    dq.clear();
+    size_t dq_head = 0;
+    size_t queued = 0;  // values before this index have been considered
+    const int sign = f.sliding_extreme;
+    auto beats = [sign](double a, double b) {
+      return sign > 0 ? a > b : a < b;
+    };
     size_t lo = 0, hi = 0;
     for (int i = 0; i < n; ++i) {
       int64_t ts = start_ + static_cast<int64_t>(i) * interval_;
@@ -211,6 +223,22 @@ absl::StatusOr<EvalValue> Evaluator::EvalRangeCall(const Call& c,
       hi = std::max(hi, lo);
       while (hi < pts.size() && pts[hi].t <= ref) ++hi;
       if (hi == lo) continue;
+      if (sign != 0) {
+        for (queued = std::max(queued, lo); queued < hi; ++queued) {
+          double x = pts[queued].v;
+          if (std::isnan(x)) continue;
+          // Strictly beaten values go: of equals the earliest stays first.
+          while (dq.size() > dq_head && beats(x, pts[dq.back()].v)) {
+            dq.pop_back();
+          }
+          dq.push_back(queued);
+        }
+        while (dq_head < dq.size() && dq[dq_head] < lo) ++dq_head;
+        // Only NaN in the window: the scan would end on its last value.
+        double v = dq_head < dq.size() ? pts[dq[dq_head]].v : pts[hi - 1].v;
+        res->push_back(Point{ts, v});
+        continue;
+      }
       w.points = pts.subspan(lo, hi - lo);
       if (f.uses_resets) w.may_have_resets = resets[hi - 1] != resets[lo];
       w.start = ref - in.range_ms;

@@ -65,6 +65,12 @@ struct FunctionDef {
   // Reads RangeWindow::may_have_resets (rate, increase): the evaluator
   // then counts resets once per series instead of once per window.
   bool uses_resets = false;
+  // max_over_time (+1) and min_over_time (-1): the evaluator keeps the
+  // window's extreme across steps (windows of successive steps overlap;
+  // a 1h window every 15 s scanned each value 240 times) and range_fn is
+  // not called. Same result as range_fn: NaN is skipped unless the window
+  // holds nothing else, and of equal values (0 and -0) the earliest wins.
+  int sliding_extreme = 0;
   // For functions that map each value on its own and drop the name (abs,
   // ln, ...): lets the evaluator work series by series.
   double (*elementwise)(double) = nullptr;

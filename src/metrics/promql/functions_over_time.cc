@@ -122,8 +122,12 @@ void RegisterOverTimeFunctions(FunctionTable* t) {
   t->push_back(Def("avg_over_time", Avg));
   t->push_back(Def("count_over_time", Count));
   t->push_back(Def("sum_over_time", Sum));
-  t->push_back(Def("min_over_time", Min));
-  t->push_back(Def("max_over_time", Max));
+  FunctionDef min = Def("min_over_time", Min);
+  min.sliding_extreme = -1;
+  t->push_back(min);
+  FunctionDef max = Def("max_over_time", Max);
+  max.sliding_extreme = 1;
+  t->push_back(max);
   FunctionDef last = Def("last_over_time", Last);
   last.keeps_metric_name = true;  // acts like an offset, so keeps the name
   t->push_back(last);
