@@ -153,13 +153,15 @@ absl::Status AggregateStep(const AggregateExpr& a, const Vector& in,
     auto [it, inserted] = index.try_emplace(key, groups.size());
     if (inserted) {
       Group g;
-      b.Reset(*metric);
-      if (a.without) {
-        for (const auto& l : grouping) b.Del(l);
-        b.Del(base::kMetricName);
-        g.labels = b.Build();
-      } else {
-        b.Keep(grouping);
+      // topk/bottomk output their samples as they are: no group labels.
+      if (a.op != AggOp::kTopk && a.op != AggOp::kBottomk) {
+        b.Reset(*metric);
+        if (a.without) {
+          for (const auto& l : grouping) b.Del(l);
+          b.Del(base::kMetricName);
+        } else {
+          b.Keep(grouping);
+        }
         g.labels = b.Build();
       }
       g.value = s.v;
