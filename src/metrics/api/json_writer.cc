@@ -288,14 +288,17 @@ char* WriteGoFloatFFast(char* p, double v) {
     WriteDigits(p, d, n);
     return p + n;
   }
-  // ddd.ddd; d has no trailing zero (it would have been dropped). All
-  // digits are written, then the fraction moves up for the point (cheaper
-  // than dividing by a variable power of ten).
-  WriteDigits(p, d, n);
+  // ddd.ddd; d has no trailing zero (it would have been dropped). Each
+  // part is written in place: writing all digits and then moving the
+  // fraction made the CPU read back bytes it had just stored, which cost
+  // more than the division.
+  const uint64_t scale = kPow10[decimals];
   const int int_digits = n - decimals;
-  std::memmove(p + int_digits + 1, p + int_digits, decimals);
-  p[int_digits] = '.';
-  return p + n + 1;
+  WriteDigits(p, d / scale, int_digits);
+  p += int_digits;
+  *p++ = '.';
+  WriteDigits(p, d % scale, decimals);
+  return p + decimals;
 }
 
 }  // namespace
@@ -407,7 +410,17 @@ char* WritePromTimestamp(char* p, int64_t ms) {
   } else {
     u = static_cast<uint64_t>(ms);
   }
-  p = WriteUint(p, u / 1000);
+  const uint64_t secs = u / 1000;
+  if (secs >= 1000000000 && secs < 10000000000) {
+    // Every timestamp from 2001 to 2286: ten digits.
+    Write2(p, static_cast<uint32_t>(secs / 100000000));
+    const uint32_t low = static_cast<uint32_t>(secs % 100000000);
+    Write4(p + 2, low / 10000);
+    Write4(p + 6, low % 10000);
+    p += 10;
+  } else {
+    p = WriteUint(p, secs);
+  }
   unsigned frac = static_cast<unsigned>(u % 1000);
   if (frac != 0) {
     *p++ = '.';
@@ -418,6 +431,31 @@ char* WritePromTimestamp(char* p, int64_t ms) {
 }
 
 }  // namespace
+
+namespace internal {
+
+char* WritePromValue(char* p, double v) {
+  if (char* end = WriteGoFloatFFast(p, v)) return end;
+  // NaN, Inf and the rare values the fast path leaves: at most 26 bytes
+  // (|v| < 1e21 in the 'f' form, an exponent otherwise).
+  std::string s;
+  AppendPromValue(&s, v);
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+
+char* WritePromPoint(char* p, int64_t ms, double v) {
+  *p++ = '[';
+  p = WritePromTimestamp(p, ms);
+  *p++ = ',';
+  *p++ = '"';
+  p = WritePromValue(p, v);
+  *p++ = '"';
+  *p++ = ']';
+  return p;
+}
+
+}  // namespace internal
 
 void AppendPromTimestamp(std::string* out, int64_t ms) {
   char buf[32];
@@ -543,25 +581,11 @@ void JsonWriter::PromTimestamp(int64_t ms) {
 }
 
 void JsonWriter::PromPoint(int64_t ms, double v) {
-  // The whole point is put together on the stack and appended once: a
-  // range query writes one of these per step and series.
-  char buf[96];
+  char buf[internal::kMaxPromPointBytes + 1];
   char* p = buf;
   if (need_comma_) *p++ = ',';
-  *p++ = '[';
-  p = WritePromTimestamp(p, ms);
-  *p++ = ',';
-  *p++ = '"';
-  if (char* end = WriteGoFloatFFast(p, v)) {
-    p = end;
-    *p++ = '"';
-    *p++ = ']';
-    out_->append(buf, p);
-  } else {
-    out_->append(buf, p);
-    AppendPromValue(out_, v);
-    out_->append("\"]");
-  }
+  p = internal::WritePromPoint(p, ms, v);
+  out_->append(buf, p);
   need_comma_ = true;
 }
 

@@ -55,6 +55,11 @@ class JsonWriter {
   void PromTimestamp(int64_t ms);
   // [<ts>,"<value>"]
   void PromPoint(int64_t ms, double v);
+  // PromPoint for each of `points` (elements with .t in ms and .v), built
+  // in a stack buffer and appended a few kilobytes at a time: a range
+  // query's response is mostly these.
+  template <typename Points>
+  void PromPoints(const Points& points);
   // A label set as an object, keys in label order.
   void LabelsObject(const base::Labels& labels);
 
@@ -75,6 +80,35 @@ class JsonWriter {
   std::string* out_;
   bool need_comma_ = false;
 };
+
+namespace internal {
+
+// Most bytes WritePromPoint writes: [, a timestamp (at most 21), ",",
+// the value (at most 26, plus scratch the fast formatter may overwrite
+// beyond its end), "].
+inline constexpr size_t kMaxPromPointBytes = 80;
+// The value as PromValue writes it, without quotes, at p; returns the end.
+char* WritePromValue(char* p, double v);
+// [<ts>,"<value>"] at p (kMaxPromPointBytes available); returns the end.
+char* WritePromPoint(char* p, int64_t ms, double v);
+
+}  // namespace internal
+
+template <typename Points>
+void JsonWriter::PromPoints(const Points& points) {
+  char buf[4096];
+  char* p = buf;
+  for (const auto& pt : points) {
+    if (p + 1 + internal::kMaxPromPointBytes > buf + sizeof buf) {
+      out_->append(buf, p);
+      p = buf;
+    }
+    if (need_comma_) *p++ = ',';
+    p = internal::WritePromPoint(p, pt.t, pt.v);
+    need_comma_ = true;
+  }
+  out_->append(buf, p);
+}
 
 // Appends `s` JSON-escaped (without quotes) as Go's encoding/json does.
 void AppendJsonString(std::string* out, std::string_view s);

@@ -253,6 +253,39 @@ TEST(PromPoint, SameAsTimestampAndValueWritten) {
   EXPECT_EQ(got, want);
 }
 
+TEST(PromPoints, SameAsOnePromPointEach) {
+  // Batched through a stack buffer flushed every few kilobytes, with NaN,
+  // Inf and values the fast formatter leaves to the slow one.
+  struct P {
+    int64_t t;
+    double v;
+  };
+  std::vector<P> pts;
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 5000; ++i) {
+    int64_t t = 1700000000000 + i * 15000 + (i % 7 == 0 ? 500 : 0);
+    double v = i % 11 == 0   ? std::nan("")
+               : i % 13 == 0 ? -std::numeric_limits<double>::infinity()
+               : i % 17 == 0 ? 1e-5 / (i + 1)
+               : i % 19 == 0 ? 1e20 * (i + 1)
+                             : FromBits(rng());
+    pts.push_back(P{t, v});
+  }
+  for (size_t n : {size_t{0}, size_t{1}, size_t{60}, pts.size()}) {
+    std::vector<P> sub(pts.begin(), pts.begin() + n);
+    std::string batched, single;
+    JsonWriter a(&batched);
+    a.BeginArray();
+    a.PromPoints(sub);
+    a.EndArray();
+    JsonWriter b(&single);
+    b.BeginArray();
+    for (const P& p : sub) b.PromPoint(p.t, p.v);
+    b.EndArray();
+    EXPECT_EQ(batched, single) << n;
+  }
+}
+
 TEST(PromTimestamp, SecondsWithThreeDecimalsWhenFractional) {
   EXPECT_EQ(Ts(1000), "1");
   EXPECT_EQ(Ts(1500), "1.500");
@@ -261,6 +294,11 @@ TEST(PromTimestamp, SecondsWithThreeDecimalsWhenFractional) {
   EXPECT_EQ(Ts(0), "0");
   EXPECT_EQ(Ts(-1500), "-1.500");
   EXPECT_EQ(Ts(std::numeric_limits<int64_t>::min()), "-9223372036854775.808");
+  EXPECT_EQ(Ts(999999999999), "999999999.999");  // around the ten-digit path
+  EXPECT_EQ(Ts(1000000000000), "1000000000");
+  EXPECT_EQ(Ts(9999999999999), "9999999999.999");
+  EXPECT_EQ(Ts(10000000000000), "10000000000");
+  EXPECT_EQ(Ts(1700000000050), "1700000000.050");
 }
 
 TEST(GoFloatG, ShortestWithExponentFromSixDigits) {

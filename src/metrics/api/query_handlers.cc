@@ -62,7 +62,7 @@ void WriteSeries(JsonWriter& w, const promql::Series& s) {
   w.LabelsObject(s.labels);
   w.Key("values");
   w.BeginArray();
-  for (const promql::Point& p : s.points) w.PromPoint(p.t, p.v);
+  w.PromPoints(s.points);
   w.EndArray();
   w.EndObject();
 }
