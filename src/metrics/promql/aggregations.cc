@@ -2,6 +2,7 @@
 // stddev, stdvar, topk, bottomk, count_values, quantile; by/without.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -261,6 +262,93 @@ absl::Status AggregateStep(const AggregateExpr& a, const Vector& in,
 }  // namespace pantau::metrics::promql
 
 namespace pantau::metrics::promql {
+
+// topk/bottomk step by step over the input series, comparing values only:
+// the step-wise path copied every sample's labels into a vector at every
+// step (the bulk of `topk(5, rate(x[5m]))` over 1 h). Emits the same
+// samples in the same order (steps, then groups by first appearance, then
+// the sorted heap), series in order of first appearance, as RangeEval over
+// AggregateStep does. False, having done nothing, when some step's k does
+// not fit an int64 (the step-wise path reports that).
+bool TopkSeriesWise(const AggregateExpr& a, const Matrix& in,
+                    const std::vector<double>& params, int64_t start,
+                    int64_t interval, int steps, Matrix* out) {
+  if (a.op != AggOp::kTopk && a.op != AggOp::kBottomk) return false;
+  if (params.size() < static_cast<size_t>(steps)) return false;
+  for (int i = 0; i < steps; ++i) {
+    const double p = params[i];
+    if (!(p <= 9.2233720368547758e18 && p >= -9.2233720368547758e18)) {
+      return false;
+    }
+  }
+  std::vector<std::string> grouping = a.grouping;
+  std::sort(grouping.begin(), grouping.end());
+  // Group of each series, numbered in order of first appearance.
+  absl::flat_hash_map<uint64_t, size_t> index;
+  std::vector<size_t> series_group(in.size());
+  for (size_t k = 0; k < in.size(); ++k) {
+    const base::Labels& l = in[k].labels;
+    uint64_t key = 0;
+    if (a.without) {
+      key = l.HashWithout(grouping);
+    } else if (!grouping.empty()) {
+      key = l.HashFor(grouping);
+    }
+    series_group[k] = index.try_emplace(key, index.size()).first->second;
+  }
+  const KHeap h{a.op == AggOp::kTopk};
+  std::vector<std::vector<const VectorSample*>> heaps(index.size());
+  std::vector<int> group_step(index.size(), -1);
+  std::vector<size_t> step_groups;
+  // One step's samples, labels left empty; the position gives the series.
+  std::vector<VectorSample> samples(in.size());
+  std::vector<size_t> sample_series(in.size());
+  std::vector<size_t> cursor(in.size(), 0);
+  std::vector<size_t> out_index(in.size(), SIZE_MAX);
+  for (int i = 0; i < steps; ++i) {
+    const int64_t ts = start + static_cast<int64_t>(i) * interval;
+    const int64_t k = static_cast<int64_t>(params[i]);
+    size_t n = 0;
+    step_groups.clear();
+    for (size_t s = 0; s < in.size(); ++s) {
+      const auto& pts = in[s].points;
+      size_t& c = cursor[s];
+      while (c < pts.size() && pts[c].t < ts) ++c;
+      if (c >= pts.size() || pts[c].t != ts) continue;
+      if (k < 1) continue;
+      VectorSample& smp = samples[n];
+      smp.t = ts;
+      smp.v = pts[c].v;
+      sample_series[n] = s;
+      const size_t g = series_group[s];
+      if (group_step[g] != i) {
+        group_step[g] = i;
+        step_groups.push_back(g);
+        heaps[g].clear();
+        heaps[g].push_back(&smp);
+      } else {
+        h.Add(heaps[g], &smp, k);
+      }
+      ++n;
+    }
+    for (size_t g : step_groups) {
+      std::vector<const VectorSample*>& heap = heaps[g];
+      std::stable_sort(heap.begin(), heap.end(),
+                       [&h](const VectorSample* x, const VectorSample* y) {
+                         return h.Less(y, x);
+                       });
+      for (const VectorSample* smp : heap) {
+        const size_t s = sample_series[smp - samples.data()];
+        if (out_index[s] == SIZE_MAX) {
+          out_index[s] = out->size();
+          out->push_back(Series{in[s].labels, {}});
+        }
+        (*out)[out_index[s]].points.push_back(Point{ts, smp->v});
+      }
+    }
+  }
+  return true;
+}
 
 // The series-wise path: a series' group is fixed, so grouping keys and
 // output labels are computed once per series rather than once per sample,

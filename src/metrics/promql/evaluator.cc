@@ -635,6 +635,16 @@ absl::StatusOr<EvalValue> Evaluator::EvalAggregate(const AggregateExpr& a) {
       return out;
     }
   }
+  if (param.type == ValueType::kScalar) {
+    EvalValue out;
+    out.type = ValueType::kVector;
+    if (TopkSeriesWise(a, in.matrix, param.scalar, start_, interval_,
+                       NumSteps(), &out.matrix)) {
+      PANTAU_RETURN_IF_ERROR(ctx_->Charge(out.Points()));
+      ctx_->Release(in.Points());
+      return out;
+    }
+  }
   const EvalValue* args[1] = {&in};
   auto out = RangeEval(
       args, [&](int i, int64_t, std::span<const Vector> v, Vector* o) {

@@ -166,6 +166,10 @@ bool ContainsSameLabelset(const Vector& v);
 bool AggregateSeriesWise(const AggregateExpr& a, const Matrix& in,
                          int64_t start, int64_t interval, int steps,
                          Matrix* out);
+// topk/bottomk with `params` the k of each step.
+bool TopkSeriesWise(const AggregateExpr& a, const Matrix& in,
+                    const std::vector<double>& params, int64_t start,
+                    int64_t interval, int steps, Matrix* out);
 bool VectorVectorSeriesWise(const BinaryExpr& b, const Matrix& lhs,
                             const Matrix& rhs, Matrix* out);
 bool VectorScalarSeriesWise(const BinaryExpr& b, Matrix* m,
