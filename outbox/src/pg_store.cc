@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "base/status_macros.h"
 #include "pg_util.h"
 
@@ -75,9 +76,93 @@ CREATE OR REPLACE TRIGGER pantau_outbox_notify
   FOR EACH STATEMENT EXECUTE FUNCTION pantau_outbox_notify();
 )sql";
 
-constexpr char kColumns[] =
+// Version 2 splits the v1 row as the SQLite store does: the message is
+// written once into pantau_outbox_message; while it waits, a narrow row in
+// pantau_outbox_pending carries its key, retry state and (for rows of
+// older relays) lease; delivery moves it to pantau_outbox_delivered, dead
+// letters to pantau_outbox_dead. The claim's row locks and the delivery
+// so touch a row of some 60 bytes, not a new 1 KiB row version with its
+// four index entries. Every message keeps its seq (and the sequence its
+// position), so pending messages keep their order. pantau_outbox becomes a
+// read-only view with the v1 columns.
+constexpr char kMigrateV1ToV2[] = R"sql(
+ALTER TABLE pantau_outbox RENAME TO pantau_outbox_v1;
+DROP TRIGGER IF EXISTS pantau_outbox_notify ON pantau_outbox_v1;
+DROP INDEX pantau_outbox_pending;
+DROP INDEX pantau_outbox_key;
+DROP INDEX pantau_outbox_delivered;
+CREATE TABLE pantau_outbox_message (
+  seq BIGINT PRIMARY KEY DEFAULT nextval('pantau_outbox_seq_seq'),
+  id UUID NOT NULL UNIQUE,
+  topic TEXT NOT NULL,
+  key TEXT NOT NULL,
+  type TEXT NOT NULL,
+  payload BYTEA NOT NULL,
+  headers TEXT NOT NULL,
+  created_at BIGINT NOT NULL);
+CREATE TABLE pantau_outbox_pending (
+  seq BIGINT PRIMARY KEY,
+  key TEXT NOT NULL,
+  attempts INT NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '',
+  lease_until BIGINT NOT NULL DEFAULT 0);
+CREATE INDEX pantau_outbox_pending_key ON pantau_outbox_pending(key, seq);
+CREATE TABLE pantau_outbox_delivered (
+  seq BIGINT PRIMARY KEY,
+  delivered_at BIGINT NOT NULL);
+CREATE INDEX pantau_outbox_delivered_at
+  ON pantau_outbox_delivered(delivered_at);
+CREATE TABLE pantau_outbox_dead (
+  seq BIGINT PRIMARY KEY,
+  attempts INT NOT NULL,
+  last_error TEXT NOT NULL,
+  dead_at BIGINT NOT NULL);
+INSERT INTO pantau_outbox_message
+  SELECT seq, id, topic, key, type, payload, headers, created_at
+  FROM pantau_outbox_v1;
+INSERT INTO pantau_outbox_pending
+  SELECT seq, key, attempts, next_attempt_at, last_error, lease_until
+  FROM pantau_outbox_v1 WHERE state = 0;
+INSERT INTO pantau_outbox_delivered
+  SELECT seq, coalesce(delivered_at, created_at)
+  FROM pantau_outbox_v1 WHERE state = 1;
+INSERT INTO pantau_outbox_dead
+  SELECT seq, attempts, last_error, next_attempt_at
+  FROM pantau_outbox_v1 WHERE state = 2;
+ALTER SEQUENCE pantau_outbox_seq_seq OWNED BY pantau_outbox_message.seq;
+DROP TABLE pantau_outbox_v1;
+-- The pending rows churn: vacuum and analyze them far more often than the
+-- defaults (20% / 10% of the table) so dead rows and stale statistics do
+-- not slow the claim down.
+ALTER TABLE pantau_outbox_pending SET (autovacuum_vacuum_scale_factor = 0.01,
+  autovacuum_analyze_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000,
+  autovacuum_analyze_threshold = 1000);
+CREATE OR REPLACE TRIGGER pantau_outbox_notify
+  AFTER INSERT ON pantau_outbox_pending
+  FOR EACH STATEMENT EXECUTE FUNCTION pantau_outbox_notify();
+CREATE VIEW pantau_outbox AS
+  SELECT m.seq, m.id, m.topic, m.key, m.type, m.payload, m.headers,
+         m.created_at,
+         coalesce(p.attempts, x.attempts) AS attempts,
+         coalesce(p.next_attempt_at, x.dead_at) AS next_attempt_at,
+         coalesce(p.last_error, x.last_error, '') AS last_error,
+         (CASE WHEN p.seq IS NOT NULL THEN 0
+               WHEN d.seq IS NOT NULL THEN 1
+               WHEN x.seq IS NOT NULL THEN 2 END)::smallint AS state,
+         coalesce(p.lease_until, 0) AS lease_until,
+         d.delivered_at
+  FROM pantau_outbox_message m
+  LEFT JOIN pantau_outbox_pending p ON p.seq = m.seq
+  LEFT JOIN pantau_outbox_delivered d ON d.seq = m.seq
+  LEFT JOIN pantau_outbox_dead x ON x.seq = m.seq;
+)sql";
+
+// The message columns of `t` (pantau_outbox_message), then attempts,
+// next_attempt_at and last_error, in the order ReadRow expects them.
+constexpr char kMessageColumns[] =
     "t.seq, t.id::text, t.topic, t.key, t.type, t.payload, t.headers, "
-    "t.created_at, t.attempts, t.next_attempt_at, t.last_error";
+    "t.created_at, ";
 
 absl::StatusOr<Message> ReadRow(const PGresult* r, int i) {
   Message m;
@@ -139,11 +224,19 @@ absl::Status MigratePg(PGconn* conn) {
           absl::StrCat("outbox schema version ", version,
                        " is newer than this library (", kPgSchemaVersion, ")"));
     }
+    if (version == kPgSchemaVersion) return absl::OkStatus();
+    // A new database also goes through every step: one path, always run.
     if (version < 1) PANTAU_RETURN_IF_ERROR(PgExec(conn, kSchemaV1).status());
+    if (version < 2) {
+      PANTAU_RETURN_IF_ERROR(PgExec(conn, kMigrateV1ToV2).status());
+    }
     return PgExec(conn,
-                  "INSERT INTO pantau_outbox_meta(name, value) "
-                  "VALUES ('schema', 1) ON CONFLICT (name) DO UPDATE SET "
-                  "value = EXCLUDED.value")
+                  absl::StrCat("INSERT INTO pantau_outbox_meta(name, value) "
+                               "VALUES ('schema', ",
+                               kPgSchemaVersion,
+                               ") ON CONFLICT (name) DO UPDATE SET "
+                               "value = EXCLUDED.value")
+                      .c_str())
         .status();
   });
 }
@@ -233,15 +326,18 @@ absl::StatusOr<std::vector<Message>> PgStore::Claim(std::string_view owner,
   // holds, or a failed message waiting for its retry, keep everything
   // behind them out.
   static const std::string kSql = absl::StrCat(
-      "WITH c AS (SELECT o.seq, o.key FROM pantau_outbox o "
-      "WHERE o.state = 0 AND o.next_attempt_at <= $1 AND o.lease_until <= $1 "
+      "WITH c AS (SELECT o.seq, o.key, o.attempts, o.next_attempt_at, "
+      "o.last_error FROM pantau_outbox_pending o "
+      "WHERE o.next_attempt_at <= $1 AND o.lease_until <= $1 "
       "ORDER BY o.seq LIMIT $2 FOR UPDATE OF o SKIP LOCKED), "
-      "h AS MATERIALIZED (SELECT k.key, (SELECT min(p.seq) FROM pantau_outbox "
-      "p WHERE p.state = 0 AND p.key = k.key) AS head "
+      "h AS MATERIALIZED (SELECT k.key, (SELECT min(p.seq) FROM "
+      "pantau_outbox_pending p WHERE p.key = k.key) AS head "
       "FROM (SELECT DISTINCT key FROM c) k) "
       "SELECT ",
-      kColumns,
-      " FROM c JOIN h ON h.key = c.key JOIN pantau_outbox t ON t.seq = c.seq "
+      kMessageColumns,
+      "c.attempts, c.next_attempt_at, c.last_error "
+      "FROM c JOIN h ON h.key = c.key "
+      "JOIN pantau_outbox_message t ON t.seq = c.seq "
       "WHERE h.head IN (SELECT seq FROM c) ORDER BY t.seq");
   std::string at = Ms(now), lim = absl::StrCat(limit);
   absl::StatusOr<PgResult> r =
@@ -296,32 +392,50 @@ absl::Status PgStore::Complete(std::string_view owner,
   absl::Status s = [&]() -> absl::Status {
     if (!delivered.empty()) {
       std::string ids = absl::StrCat("{", absl::StrJoin(delivered, ","), "}");
+      // The pending rows go (this transaction holds their locks); the
+      // delivery is a narrow row, or with retention 0 the message goes.
       if (keep_delivered_) {
         PANTAU_RETURN_IF_ERROR(
             PgExec(conn_,
-                   "UPDATE pantau_outbox SET state = 1, delivered_at = $1, "
-                   "attempts = attempts + 1 "
-                   "WHERE id = ANY($2::uuid[]) AND state = 0",
+                   "WITH d AS (DELETE FROM pantau_outbox_pending WHERE seq IN "
+                   "(SELECT seq FROM pantau_outbox_message WHERE id = "
+                   "ANY($2::uuid[])) RETURNING seq) "
+                   "INSERT INTO pantau_outbox_delivered (seq, delivered_at) "
+                   "SELECT seq, $1 FROM d",
                    {{at}, {ids}})
                 .status());
       } else {
         PANTAU_RETURN_IF_ERROR(
             PgExec(conn_,
-                   "DELETE FROM pantau_outbox "
-                   "WHERE id = ANY($1::uuid[]) AND state = 0",
+                   "WITH d AS (DELETE FROM pantau_outbox_pending WHERE seq IN "
+                   "(SELECT seq FROM pantau_outbox_message WHERE id = "
+                   "ANY($1::uuid[])) RETURNING seq) "
+                   "DELETE FROM pantau_outbox_message WHERE seq IN "
+                   "(SELECT seq FROM d)",
                    {{ids}})
                 .status());
       }
     }
     for (const Outcome* o : failed) {
-      std::string state = o->dead ? "2" : "0", next = Ms(o->next_attempt_at);
+      std::string next = Ms(o->next_attempt_at);
+      if (o->dead) {
+        PANTAU_RETURN_IF_ERROR(
+            PgExec(conn_,
+                   "WITH d AS (DELETE FROM pantau_outbox_pending WHERE seq = "
+                   "(SELECT seq FROM pantau_outbox_message WHERE id = "
+                   "$3::uuid) RETURNING seq, attempts) "
+                   "INSERT INTO pantau_outbox_dead (seq, attempts, last_error, "
+                   "dead_at) SELECT seq, attempts + 1, $1, $2 FROM d",
+                   {{o->error}, {at}, {o->id}})
+                .status());
+        continue;
+      }
       PANTAU_RETURN_IF_ERROR(
-          PgExec(
-              conn_,
-              "UPDATE pantau_outbox SET state = $1, attempts = attempts + 1, "
-              "last_error = $2, next_attempt_at = $3 "
-              "WHERE id = $4::uuid AND state = 0",
-              {{state}, {o->error}, {next}, {o->id}})
+          PgExec(conn_,
+                 "UPDATE pantau_outbox_pending SET attempts = attempts + 1, "
+                 "last_error = $1, next_attempt_at = $2 WHERE seq = "
+                 "(SELECT seq FROM pantau_outbox_message WHERE id = $3::uuid)",
+                 {{o->error}, {next}, {o->id}})
               .status());
     }
     return PgExec(conn_, "COMMIT").status();
@@ -335,9 +449,10 @@ absl::StatusOr<OutboxStats> PgStore::Stats(absl::Time now) {
   PANTAU_ASSIGN_OR_RETURN(
       PgResult r,
       PgExec(conn_,
-             "SELECT (SELECT count(*) FROM pantau_outbox WHERE state = 0), "
-             "(SELECT min(created_at) FROM pantau_outbox WHERE state = 0), "
-             "(SELECT count(*) FROM pantau_outbox WHERE state = 2)",
+             "SELECT (SELECT count(*) FROM pantau_outbox_pending), "
+             "(SELECT min(m.created_at) FROM pantau_outbox_pending p "
+             "JOIN pantau_outbox_message m ON m.seq = p.seq), "
+             "(SELECT count(*) FROM pantau_outbox_dead)",
              {}, /*binary=*/true));
   OutboxStats st;
   st.pending = PgInt8(r.get(), 0, 0);
@@ -354,8 +469,9 @@ absl::StatusOr<std::vector<Message>> PgStore::ListDead(
     int limit, std::string_view after_id) {
   PANTAU_RETURN_IF_ERROR(EnsureConnected(conn_, false));
   static const std::string kSql = absl::StrCat(
-      "SELECT ", kColumns,
-      " FROM pantau_outbox t WHERE t.state = 2 AND t.id > $1::uuid "
+      "SELECT ", kMessageColumns,
+      "x.attempts, x.dead_at, x.last_error FROM pantau_outbox_dead x "
+      "JOIN pantau_outbox_message t ON t.seq = x.seq WHERE t.id > $1::uuid "
       "ORDER BY t.id LIMIT $2");
   std::string after = after_id.empty() ? "00000000-0000-0000-0000-000000000000"
                                        : std::string(after_id);
@@ -383,17 +499,23 @@ absl::StatusOr<int64_t> PgStore::Replay(const std::vector<std::string>& ids,
     }
   }
   std::string at = Ms(now);
-  constexpr char kSet[] =
-      "UPDATE pantau_outbox SET state = 0, attempts = 0, last_error = '', "
-      "next_attempt_at = $1, lease_owner = '', lease_until = 0 "
-      "WHERE state = 2";
+  // Back into the pending rows under the old seq: a replayed message goes
+  // out before its key's later messages, as it would have.
+  constexpr char kBack[] =
+      "WITH r AS (DELETE FROM pantau_outbox_dead x USING "
+      "pantau_outbox_message m WHERE m.seq = x.seq%s RETURNING x.seq, m.key) "
+      "INSERT INTO pantau_outbox_pending (seq, key, next_attempt_at) "
+      "SELECT seq, key, $1 FROM r";
   absl::StatusOr<PgResult> r;
   if (ids.empty()) {
-    r = PgExec(conn_, kSet, {{at}});
+    r = PgExec(conn_, absl::StrReplaceAll(kBack, {{"%s", ""}}).c_str(), {{at}});
   } else {
     std::string arr = absl::StrCat("{", absl::StrJoin(ids, ","), "}");
-    r = PgExec(conn_, absl::StrCat(kSet, " AND id = ANY($2::uuid[])").c_str(),
-               {{at}, {arr}});
+    r = PgExec(
+        conn_,
+        absl::StrReplaceAll(kBack, {{"%s", " AND m.id = ANY($2::uuid[])"}})
+            .c_str(),
+        {{at}, {arr}});
   }
   if (!r.ok()) return r.status();
   return static_cast<int64_t>(atoll(PQcmdTuples(r->get())));
@@ -405,7 +527,9 @@ absl::StatusOr<int64_t> PgStore::CleanupDelivered(absl::Time before) {
   PANTAU_ASSIGN_OR_RETURN(
       PgResult r,
       PgExec(conn_,
-             "DELETE FROM pantau_outbox WHERE state = 1 AND delivered_at < $1",
+             "WITH d AS (DELETE FROM pantau_outbox_delivered WHERE "
+             "delivered_at < $1 RETURNING seq) DELETE FROM "
+             "pantau_outbox_message WHERE seq IN (SELECT seq FROM d)",
              {{at}}));
   return static_cast<int64_t>(atoll(PQcmdTuples(r.get())));
 }
@@ -468,9 +592,11 @@ absl::Status PgOutbox::Enqueue(Message& m) {
   std::string headers = EncodeHeaders(m.headers);
   std::string created = Ms(m.created_at), next = Ms(m.next_attempt_at);
   return PgExec(conn_,
-                "INSERT INTO pantau_outbox (id, topic, key, type, payload, "
-                "headers, created_at, next_attempt_at) VALUES ($1, $2, $3, "
-                "$4, $5, $6, $7, $8)",
+                "WITH m AS (INSERT INTO pantau_outbox_message (id, topic, key, "
+                "type, payload, headers, created_at) VALUES ($1, $2, $3, $4, "
+                "$5, $6, $7) RETURNING seq, key) "
+                "INSERT INTO pantau_outbox_pending (seq, key, next_attempt_at) "
+                "SELECT seq, key, $8 FROM m",
                 {{m.id},
                  {m.topic},
                  {m.key},
@@ -621,12 +747,19 @@ absl::Status PgOutbox::EnqueueBatch(std::vector<Message>& messages) {
              conn_,
              "WITH l AS MATERIALIZED (SELECT count(pg_advisory_xact_lock(h)) "
              "AS n FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM "
-             "unnest($3::text[]) k WHERE k <> '' ORDER BY h) s) "
-             "INSERT INTO pantau_outbox (id, topic, key, type, payload, "
-             "headers, created_at, next_attempt_at) SELECT * FROM "
-             "unnest($1::uuid[], $2::text[], $3::text[], $4::text[], "
-             "$5::bytea[], $6::text[], $7::bigint[], $8::bigint[]) "
-             "WHERE (SELECT n FROM l) >= 0",
+             "unnest($3::text[]) k WHERE k <> '' ORDER BY h) s), "
+             "u AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], "
+             "$4::text[], $5::bytea[], $6::text[], $7::bigint[], "
+             "$8::bigint[]) WITH ORDINALITY AS u(id, topic, key, type, "
+             "payload, headers, created_at, next_attempt_at, i) "
+             "WHERE (SELECT n FROM l) >= 0), "
+             "m AS (INSERT INTO pantau_outbox_message (id, topic, key, type, "
+             "payload, headers, created_at) SELECT id, topic, key, type, "
+             "payload, headers, created_at FROM u ORDER BY i "
+             "RETURNING seq, id) "
+             "INSERT INTO pantau_outbox_pending (seq, key, next_attempt_at) "
+             "SELECT m.seq, u.key, u.next_attempt_at FROM m JOIN u "
+             "ON u.id = m.id",
              {{ids.Finish(), true},
               {topics.Finish(), true},
               {keys.Finish(), true},

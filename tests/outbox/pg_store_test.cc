@@ -8,6 +8,7 @@
 #include <map>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "pantau/outbox/memory_transport.h"
 #include "pantau/outbox/relay.h"
@@ -102,7 +103,8 @@ TEST_F(PgStoreTest, EnqueueBatchStoresEveryByteInOneStatement) {
   std::vector<Message> none;
   Exec("BEGIN");
   ASSERT_TRUE(out.EnqueueBatch(none).ok());
-  ASSERT_TRUE(out.EnqueueBatch(batch).ok());
+  absl::Status enq = out.EnqueueBatch(batch);
+  ASSERT_TRUE(enq.ok()) << enq;
   Exec("COMMIT");
   auto claimed = store_->Claim("r", 10, clock_.Now(), absl::Seconds(30));
   ASSERT_TRUE(claimed.ok()) << claimed.status();
@@ -342,6 +344,154 @@ TEST_F(PgStoreTest, InboxBatchHandlerSeesOnlyFreshMessagesOnce) {
   EXPECT_FALSE(inbox.ProcessBatch({&d, &e}, insert_all).ok());
   EXPECT_EQ(QueryInt("SELECT count(*) FROM orders"), 3);
   EXPECT_EQ(QueryInt("SELECT count(*) FROM pantau_inbox"), 3);
+}
+
+// A database written by the version 1 library (one wide row per message)
+// with messages in every state: the upgrade keeps the pending ones, in
+// their order, with their retry state, and the delivered and dead ones;
+// the sequence goes on after them.
+TEST(PgStore, MigratesAVersion1DatabaseKeepingPendingRowsInOrder) {
+  auto pg = testing::SharedPostgres();
+  if (!pg.ok()) GTEST_SKIP() << "no PostgreSQL: " << pg.status();
+  auto db = (*pg)->NewDatabase();
+  ASSERT_TRUE(db.ok()) << db.status();
+  PGconn* c = PQconnectdb(db->c_str());
+  ASSERT_EQ(PQstatus(c), CONNECTION_OK);
+  auto exec = [&](const std::string& sql) {
+    PGresult* r = PQexec(c, sql.c_str());
+    EXPECT_TRUE(PQresultStatus(r) == PGRES_COMMAND_OK ||
+                PQresultStatus(r) == PGRES_TUPLES_OK)
+        << PQerrorMessage(c);
+    PQclear(r);
+  };
+  auto query_int = [&](const std::string& sql) {
+    PGresult* r = PQexec(c, sql.c_str());
+    int64_t v = PQntuples(r) > 0 ? atoll(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    return v;
+  };
+  // The version 1 schema, as MigratePg created it.
+  exec(R"sql(
+CREATE TABLE pantau_outbox_meta (name TEXT PRIMARY KEY, value INT NOT NULL);
+INSERT INTO pantau_outbox_meta VALUES ('schema', 1);
+CREATE TABLE pantau_outbox (seq BIGSERIAL PRIMARY KEY,
+  id UUID NOT NULL UNIQUE, topic TEXT NOT NULL, key TEXT NOT NULL,
+  type TEXT NOT NULL, payload BYTEA NOT NULL, headers TEXT NOT NULL,
+  created_at BIGINT NOT NULL, attempts INT NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL, last_error TEXT NOT NULL DEFAULT '',
+  state SMALLINT NOT NULL DEFAULT 0, lease_owner TEXT NOT NULL DEFAULT '',
+  lease_until BIGINT NOT NULL DEFAULT 0, delivered_at BIGINT);
+CREATE INDEX pantau_outbox_pending ON pantau_outbox(seq) WHERE state = 0;
+CREATE INDEX pantau_outbox_key ON pantau_outbox(key, seq) WHERE state = 0;
+CREATE INDEX pantau_outbox_delivered ON pantau_outbox(delivered_at)
+  WHERE state = 1;
+CREATE TABLE pantau_inbox (consumer TEXT NOT NULL, message_id TEXT NOT NULL,
+  processed_at BIGINT NOT NULL, PRIMARY KEY (consumer, message_id));
+CREATE INDEX pantau_inbox_processed ON pantau_inbox(processed_at);
+CREATE OR REPLACE FUNCTION pantau_outbox_notify() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('pantau_outbox', '');
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER pantau_outbox_notify AFTER INSERT ON pantau_outbox
+  FOR EACH STATEMENT EXECUTE FUNCTION pantau_outbox_notify();
+)sql");
+  struct Row {
+    int seq;
+    const char* id;
+    const char* key;
+    int state, attempts;
+    int64_t next_attempt_at;
+    const char* error;
+    int64_t delivered_at;
+  };
+  const Row rows[] = {
+      {1, "00000000-0000-7000-8000-000000000001", "a", 1, 1, 0, "", 50000},
+      {2, "00000000-0000-7000-8000-000000000002", "b", 2, 5, 90000, "gone", 0},
+      {3, "00000000-0000-7000-8000-000000000003", "a", 0, 2, 0, "flaky", 0},
+      {5, "00000000-0000-7000-8000-000000000005", "c", 0, 0, 0, "", 0},
+      {4, "00000000-0000-7000-8000-000000000004", "a", 0, 0, 0, "", 0},
+      {6, "00000000-0000-7000-8000-000000000006", "d", 0, 1, 200000, "later",
+       0},
+      {7, "00000000-0000-7000-8000-000000000007", "d", 0, 0, 0, "", 0},
+  };
+  for (const Row& r : rows) {
+    exec(absl::StrCat(
+        "INSERT INTO pantau_outbox (seq, id, topic, key, type, payload, "
+        "headers, created_at, attempts, next_attempt_at, last_error, state, "
+        "delivered_at) VALUES (",
+        r.seq, ", '", r.id, "', 'orders', '", r.key, "', 't', 'p", r.seq,
+        "', '{\"h\":\"", r.seq, "\"}', ", 1000 * r.seq, ", ", r.attempts, ", ",
+        r.next_attempt_at, ", '", r.error, "', ", r.state, ", ",
+        r.delivered_at > 0 ? absl::StrCat(r.delivered_at) : "NULL", ")"));
+  }
+  exec("SELECT setval('pantau_outbox_seq_seq', 7)");
+
+  auto store = PgStore::Open(*db);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ(query_int("SELECT value FROM pantau_outbox_meta"), 2);
+  EXPECT_EQ(query_int("SELECT count(*) FROM pantau_outbox"), 7);
+  EXPECT_EQ(query_int("SELECT count(*) FROM pantau_outbox WHERE state = 0"), 5);
+  EXPECT_TRUE(MigratePg(c).ok());  // again: nothing changes
+
+  absl::Time now = absl::FromUnixMillis(100000);
+  auto st = (*store)->Stats(now);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->pending, 5);
+  EXPECT_EQ(st->dead, 1);
+  EXPECT_EQ(st->oldest_pending, absl::FromUnixMillis(3000));
+
+  auto claimed = (*store)->Claim("r", 10, now, absl::Seconds(30));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  std::vector<std::string> got;
+  for (const Message& m : *claimed) got.push_back(m.payload);
+  EXPECT_EQ(got, (std::vector<std::string>{"p3", "p4", "p5"}));
+  ASSERT_FALSE(claimed->empty());
+  EXPECT_EQ((*claimed)[0].id, rows[2].id);
+  EXPECT_EQ((*claimed)[0].attempts, 2);
+  EXPECT_EQ((*claimed)[0].last_error, "flaky");
+  EXPECT_EQ((*claimed)[0].headers.at("h"), "3");
+  std::vector<Outcome> done;
+  for (const Message& m : *claimed) {
+    done.push_back({.id = m.id, .delivered = true});
+  }
+  ASSERT_TRUE((*store)->Complete("r", done, now).ok());
+  auto later =
+      (*store)->Claim("r", 10, absl::FromUnixMillis(200000), absl::Seconds(30));
+  ASSERT_TRUE(later.ok()) << later.status();
+  ASSERT_EQ(later->size(), 2u);
+  EXPECT_EQ((*later)[0].payload, "p6");
+  EXPECT_EQ((*later)[0].attempts, 1);
+  EXPECT_EQ((*later)[1].payload, "p7");
+  ASSERT_TRUE((*store)
+                  ->Complete("r",
+                             {{.id = (*later)[0].id, .skipped = true},
+                              {.id = (*later)[1].id, .skipped = true}},
+                             now)
+                  .ok());
+
+  auto dead = (*store)->ListDead(10, "");
+  ASSERT_TRUE(dead.ok()) << dead.status();
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ((*dead)[0].id, rows[1].id);
+  EXPECT_EQ((*dead)[0].attempts, 5);
+  EXPECT_EQ((*dead)[0].last_error, "gone");
+
+  EXPECT_EQ(*(*store)->CleanupDelivered(absl::FromUnixMillis(50000)), 0);
+  EXPECT_EQ(*(*store)->CleanupDelivered(absl::FromUnixMillis(50001)), 1);
+
+  // New messages get seqs after everything migrated.
+  PgOutbox out(c);
+  exec("BEGIN");
+  Message m;
+  m.topic = "orders";
+  m.key = "a";
+  m.payload = "new";
+  ASSERT_TRUE(out.Enqueue(m).ok());
+  exec("COMMIT");
+  EXPECT_EQ(query_int("SELECT max(seq) FROM pantau_outbox"), 8);
+  PQfinish(c);
 }
 
 TEST(PgStore, OpenFailsCleanlyWhenNothingListens) {

@@ -31,7 +31,7 @@ namespace pantau::outbox {
 // indexes. Idempotent; concurrent callers serialise on an advisory lock.
 // Precondition: no transaction open on `conn`.
 absl::Status MigratePg(PGconn* conn);
-inline constexpr int kPgSchemaVersion = 1;
+inline constexpr int kPgSchemaVersion = 2;
 
 class PgStore : public RelayStore {
  public:

@@ -61,10 +61,10 @@ class RelayStore {
   virtual absl::StatusOr<OutboxStats> Stats(absl::Time now) = 0;
   // Whether Complete keeps delivered rows (state delivered, deleted by
   // CleanupDelivered after the retention; the default) or deletes them at
-  // once. On PostgreSQL deleting spares writing a new 1 KiB row version;
-  // on SQLite (schema 2) keeping only adds a narrow row, and the delete
-  // happens later in bulk. The relay sets it from RelayOptions::retention
-  // (zero: delete at once).
+  // once. Keeping adds a narrow delivered row (schema 2) and leaves the
+  // delete to the cleanup, in bulk; deleting at once removes the message
+  // row at delivery. The relay sets it from RelayOptions::retention (zero:
+  // delete at once).
   virtual void SetKeepDelivered(bool keep) { (void)keep; }
   // Whether Claim may be called again before the previous batch is
   // Completed (its rows stay leased to this owner meanwhile, which keeps
