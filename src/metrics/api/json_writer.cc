@@ -239,7 +239,7 @@ char* WriteGoFloatFFast(char* p, double v) {
   uint64_t pow_j = 1;
   auto step = [&](auto pow_const) {
     constexpr uint64_t p = decltype(pow_const)::value;
-    uint64_t a = xlo / p + (xlo % p != 0);
+    uint64_t a = (xlo + p - 1) / p;  // xlo < 2^62: no overflow
     uint64_t b = xhi / p;
     if (a > b) return;
     xlo = a;
