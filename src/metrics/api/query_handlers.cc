@@ -67,13 +67,15 @@ void WriteSeries(JsonWriter& w, const promql::Series& s) {
   w.EndObject();
 }
 
-// Formatting the points is most of a large range query's response time
-// (~50 ns a point, as much as evaluating it), so above kMinParallelPoints
-// the series are formatted on the query threads, each group of series into
-// its own buffer, and the buffers joined in order: the same bytes as one
-// thread writes.
+// Formatting the points is a large share of a range query's response time
+// (~46 ns a point, as much as evaluating irate), so from kMinParallelPoints
+// on the series are formatted on the query threads, each group of series
+// into its own buffer, and the buffers joined in order: the same bytes as
+// one thread writes. At 2048 points (~0.1 ms) the hand-off to the kept
+// helper threads already pays (the 1 h subquery's 5,061 points: 1.05 ->
+// 0.97 ms end to end).
 void WriteMatrix(JsonWriter& w, const promql::Matrix& m, int parallelism) {
-  constexpr size_t kMinParallelPoints = 8192;
+  constexpr size_t kMinParallelPoints = 2048;
   w.BeginArray();
   const size_t points = MatrixPoints(m);
   const int threads = points >= kMinParallelPoints
