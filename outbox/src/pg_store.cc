@@ -150,7 +150,7 @@ CREATE VIEW pantau_outbox AS
          (CASE WHEN p.seq IS NOT NULL THEN 0
                WHEN d.seq IS NOT NULL THEN 1
                WHEN x.seq IS NOT NULL THEN 2 END)::smallint AS state,
-         coalesce(p.lease_until, 0) AS lease_until,
+         ''::text AS lease_owner, coalesce(p.lease_until, 0) AS lease_until,
          d.delivered_at
   FROM pantau_outbox_message m
   LEFT JOIN pantau_outbox_pending p ON p.seq = m.seq
