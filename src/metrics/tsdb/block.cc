@@ -170,6 +170,32 @@ absl::StatusOr<BlockMeta> WriteBlock(base::Env* env, const std::string& parent,
   return meta;
 }
 
+absl::Status ReadChunkRecord(std::string_view file, uint64_t ref,
+                             std::string_view* chunk) {
+  // Offsets come from the index, so a corrupt one must give an error, never
+  // a read outside the file.
+  if (ref < kChunksHeaderSize || ref >= file.size()) {
+    return Corrupt(absl::StrCat("chunk ref ", ref, " outside the chunks file (",
+                                file.size(), " bytes)"));
+  }
+  base::ByteReader r(file.substr(ref));
+  std::string_view enc;
+  uint64_t len;
+  if (!r.ReadBytes(1, &enc) || !r.ReadVarint64(&len) ||
+      len > kMaxWalRecordSize || r.remaining() < 4 || len > r.remaining() - 4) {
+    return Corrupt(absl::StrCat("bad or short chunk at ", ref));
+  }
+  const std::string_view data = r.rest().substr(0, len);
+  uint32_t crc = base::crc32c::Extend(0, enc.data(), 1);
+  crc = base::crc32c::Extend(crc, data.data(), data.size());
+  if (!IsChunkEncoding(static_cast<uint8_t>(enc[0])) ||
+      crc != base::DecodeFixed32(data.data() + len)) {
+    return Corrupt(absl::StrCat("chunk checksum mismatch at ", ref));
+  }
+  *chunk = data;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::shared_ptr<Block>> Block::Open(base::Env* env,
                                                    std::string dir) {
   std::shared_ptr<Block> b(new Block);
@@ -181,14 +207,15 @@ absl::StatusOr<std::shared_ptr<Block>> Block::Open(base::Env* env,
                           env->ReadFileToString(b->dir_ + "/index"));
   b->size_bytes_ = meta.size() + index.size();
   PANTAU_ASSIGN_OR_RETURN(b->index_, IndexReader::Open(std::move(index)));
+  // Not pre-faulted: a long-retention block is mostly never read, and the
+  // pages a query touches come from the page cache on first use.
   PANTAU_ASSIGN_OR_RETURN(b->chunks_,
-                          env->NewRandomAccessFile(b->dir_ + "/chunks"));
-  b->size_bytes_ += b->chunks_->Size();
-  std::string header;
-  PANTAU_RETURN_IF_ERROR(b->chunks_->Read(0, kChunksHeaderSize, &header));
-  if (header.size() != kChunksHeaderSize ||
-      base::DecodeFixed32(header.data()) != kChunksMagic ||
-      static_cast<uint8_t>(header[4]) != kChunksVersion) {
+                          base::MappedFile::Open(env, b->dir_ + "/chunks"));
+  const std::string_view chunks = b->chunks_->data();
+  b->size_bytes_ += chunks.size();
+  if (chunks.size() < kChunksHeaderSize ||
+      base::DecodeFixed32(chunks.data()) != kChunksMagic ||
+      static_cast<uint8_t>(chunks[4]) != kChunksVersion) {
     return Corrupt("bad chunks file header");
   }
   return b;
@@ -202,40 +229,23 @@ absl::StatusOr<std::vector<std::shared_ptr<const ChunkedSeries>>> Block::Select(
   } else {
     PANTAU_ASSIGN_OR_RETURN(ids, SelectPostings(*index_, matchers));
   }
+  const std::string_view file = chunks_->data();
   std::vector<std::shared_ptr<const ChunkedSeries>> out;
   std::vector<ChunkMeta> metas;
-  std::string buf;
   for (uint64_t id : ids) {
     auto cs = std::make_shared<ChunkedSeries>();
     PANTAU_RETURN_IF_ERROR(index_->Series(id, &cs->labels, &metas));
     for (const ChunkMeta& m : metas) {
       if (m.maxt < mint || m.mint > maxt) continue;
-      PANTAU_RETURN_IF_ERROR(chunks_->Read(m.ref, 512, &buf));
-      base::ByteReader r(buf);
-      std::string_view enc;
-      uint64_t len;
-      if (!r.ReadBytes(1, &enc) || !r.ReadVarint64(&len) ||
-          len > kMaxWalRecordSize) {
-        return Corrupt(absl::StrCat("bad chunk at ", m.ref, " in ", dir_));
+      std::string_view data;
+      if (absl::Status st = ReadChunkRecord(file, m.ref, &data); !st.ok()) {
+        return absl::DataLossError(absl::StrCat(st.message(), " in ", dir_));
       }
-      const size_t head = buf.size() - r.remaining();
-      if (buf.size() < head + len + 4) {
-        PANTAU_RETURN_IF_ERROR(chunks_->Read(m.ref, head + len + 4, &buf));
-        if (buf.size() < head + len + 4) {
-          return Corrupt(absl::StrCat("short chunk at ", m.ref, " in ", dir_));
-        }
-      }
-      std::string_view data(buf.data() + head, len);
-      uint32_t crc = base::crc32c::Extend(0, buf.data(), 1);
-      crc = base::crc32c::Extend(crc, data.data(), data.size());
-      if (!IsChunkEncoding(static_cast<uint8_t>(buf[0])) ||
-          crc != base::DecodeFixed32(buf.data() + head + len)) {
-        return Corrupt(
-            absl::StrCat("chunk checksum mismatch at ", m.ref, " in ", dir_));
-      }
-      cs->chunks.push_back({m.mint, m.maxt, std::string(data)});
+      cs->chunks.push_back({m.mint, m.maxt, {}, data});
     }
-    if (!cs->chunks.empty()) out.push_back(std::move(cs));
+    if (cs->chunks.empty()) continue;
+    cs->owner = chunks_;
+    out.push_back(std::move(cs));
   }
   return out;
 }

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "base/env.h"
+#include "base/mapped_file.h"
 #include "metrics/storage/storage.h"
 #include "metrics/tsdb/index.h"
 #include "metrics/tsdb/series_set.h"
@@ -45,6 +46,12 @@ absl::StatusOr<BlockMeta> WriteBlock(base::Env* env, const std::string& parent,
                                      int64_t maxt, int level,
                                      std::vector<std::string> sources);
 
+// The chunk of the record at offset `ref` of a block's chunks file `file`
+// (its encoded bytes, a view into `file`), after checking the record lies
+// inside the file, its encoding and its CRC. DATA_LOSS otherwise.
+absl::Status ReadChunkRecord(std::string_view file, uint64_t ref,
+                             std::string_view* chunk);
+
 class Block {
  public:
   static absl::StatusOr<std::shared_ptr<Block>> Open(base::Env* env,
@@ -54,7 +61,9 @@ class Block {
   const std::string& dir() const { return dir_; }
   uint64_t size_bytes() const { return size_bytes_; }
 
-  // Chunks of the matching series overlapping [mint, maxt].
+  // Chunks of the matching series overlapping [mint, maxt]. The chunks
+  // point into the block's chunks file mapping, which each series keeps
+  // alive (ChunkedSeries::owner), so they outlive the Block.
   absl::StatusOr<std::vector<std::shared_ptr<const ChunkedSeries>>> Select(
       const std::vector<Matcher>& matchers, int64_t mint, int64_t maxt) const;
   IndexReader& index() const { return *index_; }
@@ -65,7 +74,9 @@ class Block {
   BlockMeta meta_;
   uint64_t size_bytes_ = 0;
   std::unique_ptr<IndexReader> index_;
-  std::unique_ptr<base::RandomAccessFile> chunks_;
+  // The chunks file, mapped once at Open: Select hands out views into it
+  // with no read or copy per chunk.
+  std::shared_ptr<const base::MappedFile> chunks_;
 };
 
 }  // namespace pantau::metrics::tsdb

@@ -2,11 +2,15 @@
 // across head and blocks, compaction, retention.
 #include "metrics/tsdb/block.h"
 
+#include <stdlib.h>
+
+#include <fstream>
 #include <random>
 
 #include "base/env.h"
 #include "gtest/gtest.h"
 #include "metrics/tsdb/db.h"
+#include "metrics/tsdb/format.h"
 #include "metrics/tsdb/index.h"
 #include "metrics/tsdb/test_util.h"
 
@@ -94,8 +98,8 @@ TEST(BlockMeta, JsonRoundTripAndBadInput) {
 class DbBlockTest : public ::testing::Test {
  protected:
   void Open(Options o = {}) {
-    o.dir = "/db";
-    o.env = env_.get();
+    o.dir = dir_;
+    o.env = env();
     o.maintenance_interval = absl::ZeroDuration();
     options_ = o;
     auto db = DB::Open(o);
@@ -127,7 +131,10 @@ class DbBlockTest : public ::testing::Test {
       }
     }
   }
+  base::Env* env() { return disk_ ? base::Env::Default() : env_.get(); }
   std::unique_ptr<base::Env> env_ = base::NewMemEnv();
+  bool disk_ = false;  // Env::Default() under dir_ instead of env_
+  std::string dir_ = "/db";
   std::unique_ptr<DB> db_;
   Options options_;
 };
@@ -290,6 +297,128 @@ TEST_F(DbBlockTest, CorruptBlockChunkIsAQueryError) {
   while (set->Next()) {
   }
   EXPECT_EQ(set->status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(DbBlockTest, ChunkRefOutsideTheChunksFileIsAQueryError) {
+  Open();
+  Fill(0, 4 * kHour, 1);
+  ASSERT_TRUE(db_->CutBlocks(false).ok());
+  db_.reset();
+  std::string block;
+  const auto names = env_->GetChildren("/db");
+  ASSERT_TRUE(names.ok());
+  for (auto& n : *names) {
+    if (n.size() == 26) block = "/db/" + n;
+  }
+  ASSERT_FALSE(block.empty());
+  // Cut the chunks file to its header: the index's refs now point past
+  // its end.
+  std::string chunks = *env_->ReadFileToString(block + "/chunks");
+  chunks.resize(kChunksHeaderSize);
+  ASSERT_TRUE(env_->WriteFileAtomically(block + "/chunks", chunks).ok());
+  Open();
+  auto q = db_->NewQuerier(0, 4 * kHour);
+  auto set = (*q)->Select(true, nullptr, {Eq("__name__", "m")});
+  while (set->Next()) {
+  }
+  EXPECT_EQ(set->status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(set->status().message().find("outside the chunks file"),
+            std::string::npos)
+      << set->status();
+}
+
+TEST(ReadChunkRecord, RejectsRecordsThatDoNotFitTheFile) {
+  std::string_view chunk;
+  const std::string header = "PTCH\x01";
+  // ref inside the header, at the end, and a length running past the end.
+  EXPECT_EQ(ReadChunkRecord(header + "\x01\x05"
+                                     "ab",
+                            0, &chunk)
+                .code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_FALSE(ReadChunkRecord(header, 5, &chunk).ok());
+  EXPECT_FALSE(ReadChunkRecord(header + "\x01\x05"
+                                        "ab",
+                               5, &chunk)
+                   .ok());
+  EXPECT_FALSE(
+      ReadChunkRecord(header + "\x01\xff\xff\xff\xff\x0f", 5, &chunk).ok());
+}
+
+// This process's mappings of block chunks files under `dir`, deleted ones
+// included (from /proc/self/maps).
+int ChunkMappingsUnder(const std::string& dir) {
+  std::ifstream maps("/proc/self/maps");
+  int n = 0;
+  for (std::string line; std::getline(maps, line);) {
+    if (line.find(dir) != std::string::npos &&
+        line.find("/chunks") != std::string::npos) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+// Blocks' chunks files are mapped; a query that is reading a block when
+// compaction replaces it (and deletes its files) goes on reading it, and
+// the mapping goes away with the last reader.
+TEST_F(DbBlockTest, QueriesKeepReadingBlocksThatCompactionDeletes) {
+  char tmpl[] = "/tmp/pantau_block_testXXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  struct Cleanup {
+    std::string path;
+    ~Cleanup() { (void)base::Env::Default()->DeleteRecursively(path); }
+  } cleanup{tmpl};
+  disk_ = true;
+  dir_ = std::string(tmpl) + "/db";
+  Options o;
+  o.retention_ms = 0;
+  Open(o);
+  Fill(0, 8 * kHour, 2);
+  ASSERT_TRUE(db_->CutBlocks(false).ok());
+  ASSERT_EQ(db_->GetStats().blocks, 3u);
+  std::vector<std::string> old_blocks;
+  const auto names = env()->GetChildren(dir_);
+  ASSERT_TRUE(names.ok());
+  for (auto& n : *names) {
+    if (n.size() == 26) old_blocks.push_back(dir_ + "/" + n);
+  }
+  ASSERT_EQ(old_blocks.size(), 3u);
+  EXPECT_EQ(ChunkMappingsUnder(dir_), 3) << "one mapping per block";
+
+  auto q = db_->NewQuerier(0, 8 * kHour);
+  ASSERT_TRUE(q.ok());
+  auto set = (*q)->Select(true, nullptr, {Eq("__name__", "m")});
+  ASSERT_TRUE(set->Next());
+  auto it = set->At().Iterator();
+  int64_t want = 0;
+  auto read = [&](int64_t until) {
+    while (want < until) {
+      ASSERT_TRUE(it->Next()) << it->status();
+      ASSERT_EQ(it->At().t, want);
+      ASSERT_EQ(it->At().v, static_cast<double>(want / 15000));
+      want += 15000;
+    }
+  };
+  read(kHour);
+
+  // Compaction merges the three blocks into one and deletes them.
+  ASSERT_TRUE(db_->Maintain().ok());
+  ASSERT_EQ(db_->GetStats().compactions, 1u);
+  for (const std::string& b : old_blocks) {
+    EXPECT_FALSE(env()->FileExists(b)) << b;
+  }
+  read(3 * kHour);
+  // Neither the querier nor the DB is needed for reading on.
+  q->reset();
+  db_.reset();
+  read(8 * kHour);
+  EXPECT_FALSE(it->Next());
+  EXPECT_TRUE(it->status().ok()) << it->status();
+  EXPECT_EQ(ChunkMappingsUnder(dir_), 3) << "the deleted blocks' mappings";
+  it.reset();
+  set.reset();
+  EXPECT_EQ(ChunkMappingsUnder(dir_), 0) << "gone with the last reader";
 }
 
 TEST_F(DbBlockTest, LeftoverTmpBlocksAreRemovedOnOpen) {

@@ -1,18 +1,29 @@
 // Fuzzes the chunk iterator (both encodings; block chunks come from disk)
 // and the packed encoder: every input that iterates cleanly is re-encoded
-// with CompactChunk and must iterate to exactly the same samples.
+// with CompactChunk and must iterate to exactly the same samples. The input
+// is also read as a block chunks file (ReadChunkRecord at its first
+// offsets), whose chunks must lie inside it.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 #include <vector>
 
+#include "metrics/tsdb/block.h"
 #include "metrics/tsdb/chunk.h"
 
 using namespace pantau::metrics::tsdb;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
+  for (uint64_t ref = 0; ref < 16; ++ref) {
+    std::string_view chunk;
+    if (ReadChunkRecord(in, ref, &chunk).ok() &&
+        (chunk.data() < in.data() ||
+         chunk.data() + chunk.size() > in.data() + in.size())) {
+      std::abort();
+    }
+  }
   std::vector<int64_t> t;
   std::vector<uint64_t> v;
   ChunkIterator it(in);

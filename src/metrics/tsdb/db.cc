@@ -1,10 +1,5 @@
 #include "metrics/tsdb/db.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <deque>
@@ -15,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
+#include "base/mapped_file.h"
 #include "base/status_macros.h"
 #include "metrics/tsdb/block.h"
 #include "metrics/tsdb/records.h"
@@ -31,56 +27,6 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
   return q;
-}
-
-// A whole file's bytes, mapped or read.
-class FileContents {
- public:
-  FileContents() = default;
-  FileContents(FileContents&& o) noexcept
-      : buf_(std::move(o.buf_)), map_(o.map_), size_(o.size_) {
-    o.map_ = nullptr;
-  }
-  FileContents& operator=(FileContents&&) = delete;
-  ~FileContents() {
-    if (map_ != nullptr) ::munmap(map_, size_);
-  }
-  std::string_view data() const {
-    return map_ != nullptr
-               ? std::string_view(static_cast<const char*>(map_), size_)
-               : std::string_view(buf_);
-  }
-
-  std::string buf_;
-  void* map_ = nullptr;
-  size_t size_ = 0;
-};
-
-// The head snapshot is read whole at start-up. On the local file system it
-// is mapped (pre-faulted from the page cache) rather than copied: reading
-// it into a buffer was a quarter of loading it. Other Envs (tests) read it.
-// A checkpoint is never written to after it is renamed into place, so the
-// mapping cannot see it change.
-absl::StatusOr<FileContents> ReadWholeFile(base::Env* env,
-                                           const std::string& path) {
-  FileContents out;
-  if (env == base::Env::Default()) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd >= 0 && ::fstat(fd, &st) == 0 && st.st_size > 0) {
-      void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ,
-                       MAP_PRIVATE | MAP_POPULATE, fd, 0);
-      if (p != MAP_FAILED) {
-        out.map_ = p;
-        out.size_ = static_cast<size_t>(st.st_size);
-      }
-    }
-    if (fd >= 0) ::close(fd);
-    if (out.map_ != nullptr) return out;
-  }
-  PANTAU_ASSIGN_OR_RETURN(auto file, env->NewRandomAccessFile(path));
-  PANTAU_RETURN_IF_ERROR(file->Read(0, file->Size(), &out.buf_));
-  return out;
 }
 
 // Applies replayed samples to the head on `shards` threads. A series
@@ -411,8 +357,12 @@ absl::Status DB::LoadCheckpoint(
     const std::string& path,
     absl::flat_hash_map<SeriesRef, MemSeries*>* aliases, uint64_t* series) {
   const absl::Time start = absl::Now();
-  PANTAU_ASSIGN_OR_RETURN(FileContents contents, ReadWholeFile(env_, path));
-  const std::string_view data = contents.data();
+  // Mapped (pre-faulted from the page cache) rather than copied on the
+  // local file system: reading it into a buffer was a quarter of loading
+  // it. A checkpoint is never written to after it is renamed into place.
+  PANTAU_ASSIGN_OR_RETURN(
+      auto contents, base::MappedFile::Open(env_, path, /*populate=*/true));
+  const std::string_view data = contents->data();
   const absl::Duration read_took = absl::Now() - start;
   // Pass 1, one thread: framing and checksums (CRC32C runs in hardware, so
   // this is a small part), which also tells where any damage starts.

@@ -80,7 +80,7 @@ std::string EncodeSeriesChunks(SeriesRef ref, const ChunkedSeries& series) {
     base::PutVarint64(
         &out, static_cast<uint64_t>(c.maxt) - static_cast<uint64_t>(c.mint));
     out.push_back(static_cast<char>(kEncodingXor));
-    base::PutLengthPrefixed(&out, c.bytes);
+    base::PutLengthPrefixed(&out, c.data());
   }
   return out;
 }

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/labels.h"
@@ -18,7 +19,15 @@ namespace pantau::metrics::tsdb {
 struct ChunkData {
   int64_t mint = 0;
   int64_t maxt = 0;
-  std::string bytes;  // an XOR chunk
+  // An encoded chunk (XOR or packed): `bytes` when the chunk owns them
+  // (the head), else `mapped`, which points into a block's chunks file
+  // mapping that the ChunkedSeries' `owner` keeps alive.
+  std::string bytes;
+  std::string_view mapped;
+
+  std::string_view data() const {
+    return mapped.data() != nullptr ? mapped : std::string_view(bytes);
+  }
 };
 
 // One series as one source holds it. `chunks` are in time order and do not
@@ -28,6 +37,10 @@ struct ChunkedSeries {
   base::Labels labels;
   std::vector<ChunkData> chunks;
   std::vector<Sample> extra;
+  // Keeps the memory `chunks[i].mapped` point into alive (a block's chunks
+  // file mapping) for as long as the series and its iterators live, also
+  // after the block itself is deleted by compaction or retention.
+  std::shared_ptr<const void> owner;
 };
 
 // Iterates the union of several ChunkedSeries (of the same labels) within
