@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
@@ -218,31 +220,64 @@ std::vector<absl::Status> NatsTransport::Publish(
   return out;
 }
 
+// The consumer side does its own pull requests instead of calling
+// libnats' natsSubscription_Fetch: in libnats 3.4.1 (Debian 12) a Fetch that
+// starts with messages already queued (left by an earlier pull request, e.g.
+// one buffered while the server was down and answered after the reconnect)
+// lowers its batch by that count and then compares the collected count
+// against the lowered batch, so it keeps appending past the `max`-sized
+// array it allocated: heap corruption in the consumer after broker restarts.
+// Messages are copied out and their natsMsg freed inside Fetch, and acks are
+// plain publishes to the reply subject, so a Delivery never touches a
+// subscription and keeps the connection alive on its own.
 struct NatsSource::State {
-  std::unique_ptr<NatsConnection> conn;
+  absl::Mutex fetch_mu;  // one Fetch at a time on the inbox subscription
+  std::shared_ptr<NatsConnection> conn;
+  // The library's pull subscription creates or binds the durable consumer;
+  // it is never fetched from.
+  natsSubscription* pull_sub = nullptr;
+  // Our own inbox: every pull request's reply subject is `inbox.<id>`.
+  std::string inbox;
   natsSubscription* sub = nullptr;
-  ~State() { natsSubscription_Destroy(sub); }
+  std::string next_subject;  // $JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>
+  uint64_t fetch_id ABSL_GUARDED_BY(fetch_mu) = 0;
+  ~State() {
+    natsSubscription_Destroy(sub);
+    natsSubscription_Destroy(pull_sub);
+  }
 };
 
 namespace {
 
+constexpr char kStatusHeader[] = "Status";
+constexpr char kDescriptionHeader[] = "Description";
+
 class NatsDelivery : public Delivery {
  public:
-  NatsDelivery(natsMsg* msg, Message m) : msg_(msg), m_(std::move(m)) {}
-  ~NatsDelivery() override { natsMsg_Destroy(msg_); }
+  NatsDelivery(std::shared_ptr<NatsConnection> conn, std::string reply,
+               Message m)
+      : conn_(std::move(conn)), reply_(std::move(reply)), m_(std::move(m)) {}
   const Message& message() const override { return m_; }
-  absl::Status Ack() override {
-    natsStatus s = natsMsg_Ack(msg_, nullptr);
-    return s == NATS_OK ? absl::OkStatus() : NatsError(s, "ack");
-  }
+  absl::Status Ack() override { return Send("+ACK", "ack"); }
   absl::Status Nak(absl::Duration delay) override {
-    natsStatus s =
-        natsMsg_NakWithDelay(msg_, absl::ToInt64Milliseconds(delay), nullptr);
-    return s == NATS_OK ? absl::OkStatus() : NatsError(s, "nak");
+    return Send(
+        absl::StrCat("-NAK {\"delay\":", absl::ToInt64Nanoseconds(delay), "}"),
+        "nak");
   }
 
  private:
-  natsMsg* msg_;
+  absl::Status Send(const std::string& body, std::string_view what) {
+    if (reply_.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("nats: ", std::string(what), ": no reply subject"));
+    }
+    natsStatus s = natsConnection_Publish(
+        conn_->nc, reply_.c_str(), body.data(), static_cast<int>(body.size()));
+    return s == NATS_OK ? absl::OkStatus() : NatsError(s, what);
+  }
+
+  std::shared_ptr<NatsConnection> conn_;
+  std::string reply_;
   Message m_;
 };
 
@@ -278,6 +313,27 @@ Message FromNats(natsMsg* msg) {
   return m;
 }
 
+// A JetStream status message (404 no messages, 408 request expired, 409
+// ...) has no payload and a `Status` header; anything else is a delivery.
+// Returns the status code, or nullopt for a delivery.
+std::optional<std::string> StatusOf(natsMsg* msg) {
+  if (natsMsg_GetDataLength(msg) > 0) return std::nullopt;
+  const char* v = nullptr;
+  if (natsMsgHeader_Get(msg, kStatusHeader, &v) != NATS_OK || v == nullptr) {
+    return std::nullopt;
+  }
+  return std::string(v);
+}
+
+std::string DescriptionOf(natsMsg* msg) {
+  const char* v = nullptr;
+  if (natsMsgHeader_Get(msg, kDescriptionHeader, &v) != NATS_OK ||
+      v == nullptr) {
+    return "";
+  }
+  return v;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<NatsSource>> NatsSource::Connect(
@@ -291,12 +347,31 @@ absl::StatusOr<std::unique_ptr<NatsSource>> NatsSource::Connect(
   so.Config.MaxAckPending = source.max_ack_pending;
   so.Config.AckPolicy = js_AckExplicit;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s =
-      js_PullSubscribe(&state->sub, state->conn->js, source.subject.c_str(),
-                       source.durable.c_str(), nullptr, &so, &jerr);
+  natsStatus s = js_PullSubscribe(&state->pull_sub, state->conn->js,
+                                  source.subject.c_str(),
+                                  source.durable.c_str(), nullptr, &so, &jerr);
   if (s != NATS_OK) {
     return NatsError(s, absl::StrCat("pull subscribe ", source.subject), jerr);
   }
+  jsConsumerInfo* ci = nullptr;
+  jerr = static_cast<jsErrCode>(0);
+  s = natsSubscription_GetConsumerInfo(&ci, state->pull_sub, nullptr, &jerr);
+  if (s != NATS_OK || ci == nullptr || ci->Stream == nullptr ||
+      ci->Name == nullptr) {
+    jsConsumerInfo_Destroy(ci);
+    return NatsError(s == NATS_OK ? NATS_ERR : s, "consumer info", jerr);
+  }
+  state->next_subject =
+      absl::StrCat("$JS.API.CONSUMER.MSG.NEXT.", ci->Stream, ".", ci->Name);
+  jsConsumerInfo_Destroy(ci);
+  natsInbox* inbox = nullptr;
+  s = natsInbox_Create(&inbox);
+  if (s != NATS_OK) return NatsError(s, "inbox");
+  state->inbox = inbox;
+  natsInbox_Destroy(inbox);
+  s = natsConnection_SubscribeSync(&state->sub, state->conn->nc,
+                                   absl::StrCat(state->inbox, ".*").c_str());
+  if (s != NATS_OK) return NatsError(s, "subscribe inbox");
   return std::unique_ptr<NatsSource>(new NatsSource(std::move(state)));
 }
 
@@ -308,26 +383,108 @@ NatsSource::~NatsSource() = default;
 absl::StatusOr<std::vector<std::unique_ptr<Delivery>>> NatsSource::Fetch(
     int max, absl::Duration timeout) {
   std::vector<std::unique_ptr<Delivery>> out;
-  natsMsgList list{};
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = natsSubscription_Fetch(
-      &list, state_->sub, max,
-      std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout)), &jerr);
-  if (s == NATS_TIMEOUT && list.Count == 0) return out;
-  if (s != NATS_OK && list.Count == 0) return NatsError(s, "fetch", jerr);
-  // libnats 3.4.1 was seen (under AddressSanitizer) returning a Count
-  // larger than the `max`-sized array it allocated; never read or free past
-  // `max`. Anything beyond is left unacked and the server redelivers it.
-  int n = std::min(list.Count, max);
-  for (int i = 0; i < n; ++i) {
-    natsMsg* msg = list.Msgs[i];
-    list.Msgs[i] = nullptr;  // the delivery owns it now
-    if (msg == nullptr) continue;
-    Message m = FromNats(msg);
-    out.push_back(std::make_unique<NatsDelivery>(msg, std::move(m)));
+  if (max <= 0) return out;
+  State& st = *state_;
+  absl::MutexLock lock(&st.fetch_mu);
+  const absl::Time deadline = absl::Now() + timeout;
+  auto take = [&](natsMsg* msg) {
+    const char* reply = natsMsg_GetReply(msg);
+    out.push_back(std::make_unique<NatsDelivery>(
+        st.conn, reply != nullptr ? reply : "", FromNats(msg)));
+  };
+
+  // Deliveries left by earlier requests come first, never more than `max`.
+  int queued = 0;
+  natsSubscription_GetPending(st.sub, &queued, nullptr);
+  while (queued-- > 0 && static_cast<int>(out.size()) < max) {
+    natsMsg* msg = nullptr;
+    if (natsSubscription_NextMsg(&msg, st.sub, 1) != NATS_OK) break;
+    if (!StatusOf(msg).has_value()) take(msg);
+    natsMsg_Destroy(msg);
   }
-  list.Count = n;
-  natsMsgList_Destroy(&list);
+  if (static_cast<int>(out.size()) >= max) return out;
+
+  // While reconnecting, a request would wait in the client's buffer and be
+  // answered after the reconnect, long after this call gave up.
+  // So wait (up to the deadline) for the connection to come back first.
+  while (natsConnection_Status(st.conn->nc) != NATS_CONN_STATUS_CONNECTED) {
+    if (!out.empty()) return out;
+    if (absl::Now() >= deadline) {
+      return absl::UnavailableError("nats: fetch: not connected");
+    }
+    absl::SleepFor(std::min(absl::Milliseconds(10), deadline - absl::Now()));
+  }
+
+  // First ask for what is there now; when nothing is, wait for new
+  // messages until shortly before the deadline (the server answers an
+  // expired request with 408, which ends the wait).
+  bool no_wait = true;
+  std::string reply;
+  auto request = [&]() -> natsStatus {
+    reply = absl::StrCat(st.inbox, ".", ++st.fetch_id);
+    int batch = max - static_cast<int>(out.size());
+    std::string body = absl::StrCat("{\"batch\":", batch);
+    if (no_wait) {
+      absl::StrAppend(&body, ",\"no_wait\":true}");
+    } else {
+      absl::Duration left = deadline - absl::Now();
+      if (left >= absl::Milliseconds(20)) left -= absl::Milliseconds(10);
+      absl::StrAppend(&body, ",\"expires\":",
+                      std::max<int64_t>(1, absl::ToInt64Nanoseconds(left)),
+                      "}");
+    }
+    return natsConnection_PublishRequest(st.conn->nc, st.next_subject.c_str(),
+                                         reply.c_str(), body.data(),
+                                         static_cast<int>(body.size()));
+  };
+  natsStatus s = request();
+  if (s != NATS_OK) {
+    if (!out.empty()) return out;
+    return NatsError(s, "fetch request");
+  }
+  absl::Status error;
+  while (static_cast<int>(out.size()) < max) {
+    int64_t left_ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+    if (left_ms <= 0) break;
+    natsMsg* msg = nullptr;
+    s = natsSubscription_NextMsg(&msg, st.sub, left_ms);
+    if (s == NATS_TIMEOUT) break;
+    if (s != NATS_OK) {
+      error = NatsError(s, "fetch");
+      break;
+    }
+    std::optional<std::string> status = StatusOf(msg);
+    if (!status.has_value()) {
+      take(msg);  // a delivery for any of our requests, old ones included
+      natsMsg_Destroy(msg);
+      continue;
+    }
+    // A status for an earlier request (or an idle heartbeat) says nothing
+    // about this one.
+    bool current = reply == natsMsg_GetSubject(msg);
+    std::string description = DescriptionOf(msg);
+    natsMsg_Destroy(msg);
+    if (!current || *status == "100") continue;
+    if (*status == "404" && no_wait && out.empty()) {
+      no_wait = false;
+      if (absl::Now() >= deadline) break;
+      s = request();
+      if (s != NATS_OK) {
+        error = NatsError(s, "fetch request");
+        break;
+      }
+      continue;
+    }
+    if (*status == "404" || *status == "408") break;  // nothing more now
+    // 409 and others: "Server Shutdown", "Consumer Deleted", "Exceeded
+    // MaxWaiting", ...
+    std::string msg_text =
+        absl::StrCat("nats: fetch: ", *status, " ", description);
+    error = *status == "409" ? absl::UnavailableError(msg_text)
+                             : absl::InternalError(msg_text);
+    break;
+  }
+  if (out.empty() && !error.ok()) return error;
   return out;
 }
 

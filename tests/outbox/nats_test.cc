@@ -1,8 +1,13 @@
 // The JetStream transport and source against a real nats-server:
 // end-to-end delivery with headers, server-side dedup by Nats-Msg-Id,
 // failure (not a hang) while the server is down, recovery after restart.
+#include <nats/nats.h>
 #include <sqlite3.h>
 
+#include <set>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "pantau/outbox/consumer.h"
 #include "pantau/outbox/nats_transport.h"
@@ -170,7 +175,172 @@ TEST_F(NatsTest, OutboxToInboxEndToEndOverJetStream) {
   sqlite3_step(q);
   EXPECT_EQ(sqlite3_column_int(q, 0), 50);
   sqlite3_finalize(q);
-  sqlite3_close(cdb);
+  // After `inbox` (declared later) finalizes its statements.
+  sqlite3_close_v2(cdb);
+}
+
+// Sees every pull request the source sends (a plain subscriber on the
+// consumer's API subject) and can send its own with the same reply subject,
+// so a test can make an earlier request deliver into the source's inbox
+// while a later Fetch is running.
+class PullRequestSpy {
+ public:
+  explicit PullRequestSpy(const std::string& url) {
+    EXPECT_EQ(natsConnection_ConnectTo(&nc_, url.c_str()), NATS_OK);
+    EXPECT_EQ(natsConnection_Subscribe(&sub_, nc_, kNext, &OnRequest, this),
+              NATS_OK);
+    EXPECT_EQ(natsConnection_Flush(nc_), NATS_OK);
+  }
+  ~PullRequestSpy() {
+    natsSubscription_Destroy(sub_);
+    natsConnection_Destroy(nc_);
+  }
+  std::string reply() {
+    absl::MutexLock lock(&mu_);
+    return reply_;
+  }
+  // Sends a pull request answered to the source's inbox.
+  void Pull(const std::string& reply, const std::string& body) {
+    EXPECT_EQ(
+        natsConnection_PublishRequest(nc_, kNext, reply.c_str(), body.data(),
+                                      static_cast<int>(body.size())),
+        NATS_OK);
+    EXPECT_EQ(natsConnection_Flush(nc_), NATS_OK);
+  }
+  // The next request seen is followed at once by `body` to its reply.
+  void ArmFollowUp(const std::string& body) {
+    absl::MutexLock lock(&mu_);
+    follow_up_ = body;
+  }
+
+  static constexpr char kNext[] = "$JS.API.CONSUMER.MSG.NEXT.ORDERS.pantau";
+
+ private:
+  static void OnRequest(natsConnection* nc, natsSubscription*, natsMsg* msg,
+                        void* closure) {
+    auto* self = static_cast<PullRequestSpy*>(closure);
+    std::string reply = natsMsg_GetReply(msg) ? natsMsg_GetReply(msg) : "";
+    std::string follow_up;
+    {
+      absl::MutexLock lock(&self->mu_);
+      if (self->reply_.empty()) self->reply_ = reply;
+      std::swap(follow_up, self->follow_up_);
+    }
+    if (!follow_up.empty()) {
+      natsConnection_PublishRequest(nc, kNext, reply.c_str(), follow_up.data(),
+                                    static_cast<int>(follow_up.size()));
+    }
+    natsMsg_Destroy(msg);
+  }
+
+  natsConnection* nc_ = nullptr;
+  natsSubscription* sub_ = nullptr;
+  absl::Mutex mu_;
+  std::string reply_ ABSL_GUARDED_BY(mu_);
+  std::string follow_up_ ABSL_GUARDED_BY(mu_);
+};
+
+// Deliveries of earlier pull requests can wait in the source's inbox when a
+// Fetch starts, and keep arriving while it runs (after a broker restart the
+// client flushes requests it buffered while disconnected). libnats 3.4.1's
+// natsSubscription_Fetch then wrote past its `max`-sized array (the chaos
+// consumer's heap corruption; under AddressSanitizer the messages it put
+// there show up as leaks). A Fetch returns at most `max`, and nothing is
+// lost.
+TEST_F(NatsTest, FetchStaysWithinMaxWhileEarlierRequestsStillDeliver) {
+  auto transport = NatsTransport::Connect(options_);
+  ASSERT_TRUE(transport.ok()) << transport.status();
+  auto source = NatsSource::Connect(
+      options_, {.subject = "orders.>", .ack_wait = absl::Seconds(2)});
+  ASSERT_TRUE(source.ok()) << source.status();
+  PullRequestSpy spy(server_->url());
+  // An empty fetch shows the spy the inbox the source's requests use.
+  auto none = (*source)->Fetch(10, absl::Milliseconds(100));
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty());
+  absl::Time until = absl::Now() + absl::Seconds(2);
+  while (spy.reply().empty() && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  const std::string reply = spy.reply();
+  ASSERT_FALSE(reply.empty());
+
+  std::vector<Message> sent;
+  for (int i = 0; i < 46; ++i) sent.push_back(Msg("k", std::to_string(i)));
+  for (const absl::Status& s : (*transport)->Publish(sent, absl::Seconds(5))) {
+    ASSERT_TRUE(s.ok()) << s;
+  }
+  absl::SleepFor(absl::Milliseconds(200));  // the empty fetch's request ended
+  // Six deliveries wait in the inbox before the next Fetch starts ...
+  spy.Pull(reply, R"({"batch":6,"no_wait":true})");
+  absl::SleepFor(absl::Milliseconds(300));
+  // ... and the rest arrive for an earlier request while it runs.
+  spy.ArmFollowUp(R"({"batch":100,"expires":2000000000})");
+
+  constexpr int kMax = 10;
+  std::set<std::string> seen;
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (seen.size() < sent.size() && absl::Now() < deadline) {
+    auto batch = (*source)->Fetch(kMax, absl::Milliseconds(500));
+    if (!batch.ok()) continue;
+    ASSERT_LE(batch->size(), static_cast<size_t>(kMax));
+    for (auto& d : *batch) {
+      seen.insert(d->message().id);
+      EXPECT_TRUE(d->Ack().ok());
+    }
+  }
+  EXPECT_EQ(seen.size(), sent.size());
+}
+
+// A fetch issued while the broker is down leaves its pull request in the
+// client's reconnect buffer; after the restart the broker answers all of
+// them at once, so messages wait in the subscription when the next fetch
+// starts. libnats 3.4.1's own Fetch then collected more than `max` into a
+// `max`-sized array (heap corruption in the chaos consumer). Every batch
+// must stay within `max`, and every message must still arrive.
+TEST_F(NatsTest, FetchStaysWithinMaxAcrossBrokerRestarts) {
+  auto transport = NatsTransport::Connect(options_);
+  ASSERT_TRUE(transport.ok()) << transport.status();
+  std::vector<Message> sent;
+  for (int i = 0; i < 400; ++i) sent.push_back(Msg("k", std::to_string(i)));
+  for (const absl::Status& s : (*transport)->Publish(sent, absl::Seconds(5))) {
+    ASSERT_TRUE(s.ok()) << s;
+  }
+  NatsOptions o = options_;
+  o.reconnect_wait = absl::Milliseconds(50);
+  auto source = NatsSource::Connect(
+      o, {.subject = "orders.>", .ack_wait = absl::Seconds(3)});
+  ASSERT_TRUE(source.ok()) << source.status();
+  constexpr int kMax = 8;
+  std::set<std::string> seen;
+  auto fetch_and_ack = [&](absl::Duration timeout) {
+    auto batch = (*source)->Fetch(kMax, timeout);
+    if (!batch.ok()) return;
+    EXPECT_LE(batch->size(), static_cast<size_t>(kMax));
+    for (auto& d : *batch) {
+      seen.insert(d->message().id);
+      d->Ack().IgnoreError();
+    }
+  };
+  for (int round = 0; round < 4; ++round) {
+    server_->Kill();
+    for (int i = 0; i < 6; ++i) fetch_and_ack(absl::Milliseconds(30));
+    ASSERT_TRUE(server_->Restart().ok());
+    // Give the reconnect time to flush the buffered pull requests and the
+    // broker time to answer them before the next fetch starts.
+    absl::Time until = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < until) {
+      absl::SleepFor(absl::Milliseconds(300));
+      size_t before = seen.size();
+      fetch_and_ack(absl::Milliseconds(200));
+      if (seen.size() > before) break;
+    }
+  }
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (seen.size() < sent.size() && absl::Now() < deadline) {
+    fetch_and_ack(absl::Milliseconds(200));
+  }
+  EXPECT_EQ(seen.size(), sent.size());
 }
 
 }  // namespace

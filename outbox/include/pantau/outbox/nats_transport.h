@@ -11,8 +11,16 @@
 // The client reconnects on its own after a server restart; publishes and
 // fetches fail with Unavailable meanwhile and are retried by their callers.
 //
-// Thread safety: NatsTransport::Publish and NatsSource::Fetch are each
-// called from one thread at a time (calls are serialised internally).
+// NatsSource sends its own JetStream pull requests (batch, no_wait first,
+// then expires) to a private inbox instead of using libnats' Fetch, which in
+// 3.4.1 overruns its array when deliveries of an earlier request are still
+// arriving. Deliveries of a request that outlived its Fetch (e.g. one
+// buffered during a reconnect) are handed out by the next Fetch.
+//
+// Thread safety: NatsTransport::Publish and NatsSource::Fetch may be called
+// from several threads (calls are serialised internally). A Delivery may be
+// acked from any thread and may outlive its NatsSource: it keeps the
+// connection open until it is destroyed.
 #ifndef PANTAU_OUTBOX_NATS_TRANSPORT_H_
 #define PANTAU_OUTBOX_NATS_TRANSPORT_H_
 
