@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -158,6 +159,34 @@ CREATE VIEW pantau_outbox AS
   LEFT JOIN pantau_outbox_dead x ON x.seq = m.seq;
 )sql";
 
+// Version 3 replaces the claim's row locks by partition locks. Each
+// pending row carries part = hash(key) mod kPgPartitions (a generated
+// column, so producers and Replay of any version fill it); a relay's claim
+// locks some rows of pantau_outbox_partition FOR UPDATE SKIP LOCKED and
+// reads the pending rows of those partitions without locking them. A key
+// lives in one partition and a partition has one holder, so per-key order
+// holds with one row lock per partition instead of one (a WAL record and
+// a dirtied page) per claimed message, and without probing each key's
+// head. The per-key index served only that probe and goes. lease_until is
+// renamed: it is still honoured for rows leased by a version 1 relay, and
+// a version 2 relay still running (it locks rows, not partitions, so it
+// could publish a key alongside a version 3 relay) fails its claim on the
+// missing column instead of breaking per-key order.
+const std::string& MigrateV2ToV3() {
+  static const std::string kSql = absl::StrCat(
+      "ALTER TABLE pantau_outbox_pending ADD COLUMN part INT NOT NULL "
+      "GENERATED ALWAYS AS ((hashtext(key) & 2147483647) % ",
+      kPgPartitions,
+      ") STORED; "
+      "ALTER TABLE pantau_outbox_pending RENAME COLUMN lease_until TO "
+      "v1_lease_until; "
+      "DROP INDEX pantau_outbox_pending_key; "
+      "CREATE TABLE pantau_outbox_partition (part INT PRIMARY KEY); "
+      "INSERT INTO pantau_outbox_partition SELECT generate_series(0, ",
+      kPgPartitions - 1, ");");
+  return kSql;
+}
+
 // The message columns of `t` (pantau_outbox_message), then attempts,
 // next_attempt_at and last_error, in the order ReadRow expects them.
 constexpr char kMessageColumns[] =
@@ -229,6 +258,9 @@ absl::Status MigratePg(PGconn* conn) {
     if (version < 1) PANTAU_RETURN_IF_ERROR(PgExec(conn, kSchemaV1).status());
     if (version < 2) {
       PANTAU_RETURN_IF_ERROR(PgExec(conn, kMigrateV1ToV2).status());
+    }
+    if (version < 3) {
+      PANTAU_RETURN_IF_ERROR(PgExec(conn, MigrateV2ToV3().c_str()).status());
     }
     return PgExec(conn,
                   absl::StrCat("INSERT INTO pantau_outbox_meta(name, value) "
@@ -307,58 +339,109 @@ absl::StatusOr<std::vector<Message>> PgStore::Claim(std::string_view owner,
     PQclear(PQexec(conn_, "ROLLBACK"));
   }
   PANTAU_RETURN_IF_ERROR(EnsureConnected(conn_, false));
-  // The lease is the claim transaction itself: its row locks keep other
-  // relays off (SKIP LOCKED) until Complete commits, and a relay that dies
-  // drops its connection and with it the locks. So a claim writes nothing
-  // to the 1 KiB outbox rows; only Complete does, once. A relay that hangs
-  // is cut off by the server after `lease` idle in the transaction.
-  PANTAU_RETURN_IF_ERROR(
-      PgExec(conn_, absl::StrCat(
-                        "BEGIN; SET LOCAL idle_in_transaction_session_timeout"
-                        " = ",
-                        std::max<int64_t>(1, absl::ToInt64Milliseconds(lease)))
-                        .c_str())
-          .status());
-  // c: the earliest due rows that no other relay holds (SKIP LOCKED;
-  // lease_until still keeps out rows leased by relays of older versions);
-  // h: each of their keys' earliest pending row. A key is taken only when
-  // that row is in c, so c holds a prefix of the key: rows another relay
-  // holds, or a failed message waiting for its retry, keep everything
-  // behind them out.
-  static const std::string kSql = absl::StrCat(
-      "WITH c AS (SELECT o.seq, o.key, o.attempts, o.next_attempt_at, "
-      "o.last_error FROM pantau_outbox_pending o "
-      "WHERE o.next_attempt_at <= $1 AND o.lease_until <= $1 "
-      "ORDER BY o.seq LIMIT $2 FOR UPDATE OF o SKIP LOCKED), "
-      "h AS MATERIALIZED (SELECT k.key, (SELECT min(p.seq) FROM "
-      "pantau_outbox_pending p WHERE p.key = k.key) AS head "
-      "FROM (SELECT DISTINCT key FROM c) k) "
-      "SELECT ",
-      kMessageColumns,
-      "c.attempts, c.next_attempt_at, c.last_error "
-      "FROM c JOIN h ON h.key = c.key "
-      "JOIN pantau_outbox_message t ON t.seq = c.seq "
-      "WHERE h.head IN (SELECT seq FROM c) ORDER BY t.seq");
-  std::string at = Ms(now), lim = absl::StrCat(limit);
-  absl::StatusOr<PgResult> r =
-      PgExec(conn_, kSql.c_str(), {{at}, {lim}}, /*binary=*/true);
-  if (!r.ok() || PQntuples(r->get()) == 0) {
-    PQclear(PQexec(conn_, "ROLLBACK"));
-    if (!r.ok()) return r.status();
-    return std::vector<Message>{};
-  }
-  int n = PQntuples(r->get());
+  claimed_seq_.clear();
+  // The lease is the claim transaction itself: its partition locks keep
+  // other relays off (SKIP LOCKED) until Complete commits, and a relay that
+  // dies drops its connection and with it the locks. A relay that hangs is
+  // cut off by the server after `lease` idle in the transaction.
   std::vector<Message> out;
-  out.reserve(n);
-  for (int i = 0; i < n; ++i) {
-    absl::StatusOr<Message> m = ReadRow(r->get(), i);
-    if (!m.ok()) {
-      PQclear(PQexec(conn_, "ROLLBACK"));
-      return m.status();
+  absl::Status s = [&]() -> absl::Status {
+    // A share of the partitions first, so two relays work side by side;
+    // the share starts where this relay's last one ended, so a single
+    // relay goes round all of them and none starves.
+    PANTAU_ASSIGN_OR_RETURN(
+        std::vector<int> parts,
+        LockPartitions(
+            absl::StrCat("BEGIN; SET LOCAL idle_in_transaction_session_timeout"
+                         " = ",
+                         std::max<int64_t>(1, absl::ToInt64Milliseconds(lease)),
+                         "; "),
+            share_, {}));
+    PANTAU_RETURN_IF_ERROR(ReadPartitions(parts, limit, now, &out));
+    // Those partitions are drained: take the rest that nobody holds, so a
+    // lone relay or a light load needs no second round (nor a NOTIFY that
+    // was already consumed) for messages of the other partitions.
+    if (static_cast<int>(out.size()) < limit && !parts.empty()) {
+      PANTAU_ASSIGN_OR_RETURN(parts, LockPartitions("", kPgPartitions, parts));
+      size_t first = out.size();
+      PANTAU_RETURN_IF_ERROR(ReadPartitions(
+          parts, limit - static_cast<int>(out.size()), now, &out));
+      // The batch in sequence order, as one scan would have given it.
+      if (first > 0 && out.size() > first) {
+        std::sort(out.begin(), out.end(),
+                  [&](const Message& a, const Message& b) {
+                    return claimed_seq_[a.id] < claimed_seq_[b.id];
+                  });
+      }
     }
-    out.push_back(*std::move(m));
+    return absl::OkStatus();
+  }();
+  if (!s.ok() || out.empty()) {
+    PQclear(PQexec(conn_, "ROLLBACK"));
+    if (!s.ok()) return s;
   }
   return out;
+}
+
+absl::StatusOr<std::vector<int>> PgStore::LockPartitions(
+    const std::string& prefix, int k, const std::vector<int>& held) {
+  // Only integers go into the text, so the simple protocol (which takes
+  // the BEGIN in the same round trip) is safe. SKIP LOCKED does not skip
+  // rows this transaction holds itself, hence the exclusion.
+  PANTAU_ASSIGN_OR_RETURN(
+      PgResult r,
+      PgExec(conn_,
+             absl::StrCat(prefix, "SELECT part FROM pantau_outbox_partition ",
+                          held.empty() ? "" : "WHERE part <> ALL('{",
+                          absl::StrJoin(held, ","),
+                          held.empty() ? "" : "}'::int[]) ", "ORDER BY part < ",
+                          next_part_, ", part LIMIT ", k,
+                          " FOR UPDATE SKIP LOCKED")
+                 .c_str()));
+  std::vector<int> parts;
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    parts.push_back(atoi(PQgetvalue(r.get(), i, 0)));
+  }
+  if (!parts.empty()) next_part_ = (parts.back() + 1) % kPgPartitions;
+  return parts;
+}
+
+absl::Status PgStore::ReadPartitions(const std::vector<int>& parts, int limit,
+                                     absl::Time now,
+                                     std::vector<Message>* out) {
+  if (parts.empty() || limit <= 0) return absl::OkStatus();
+  // This statement's snapshot is taken after the locks above were granted,
+  // so it sees everything the partitions' previous holder committed.
+  // s: the partitions' earliest pending rows, due or not; a key's rows in
+  // s are a prefix of its pending rows (one partition holds all of them).
+  // b: a key is blocked from its first row that is not due (a failed
+  // message waiting for its retry, or a row leased by a version 1 relay)
+  // on, so a failure holds back exactly the later messages of its key.
+  static const std::string kSql = absl::StrCat(
+      "WITH s AS (SELECT seq, key, attempts, next_attempt_at, last_error, "
+      "v1_lease_until FROM pantau_outbox_pending WHERE part = "
+      "ANY($3::int[]) ORDER BY seq LIMIT $2), "
+      "b AS (SELECT seq, attempts, next_attempt_at, last_error, "
+      "bool_or(next_attempt_at > $1 OR v1_lease_until > $1) OVER (PARTITION "
+      "BY key ORDER BY seq) AS blocked FROM s) "
+      "SELECT ",
+      kMessageColumns,
+      "b.attempts, b.next_attempt_at, b.last_error FROM b "
+      "JOIN pantau_outbox_message t ON t.seq = b.seq "
+      "WHERE NOT b.blocked ORDER BY b.seq");
+  std::string at = Ms(now), lim = absl::StrCat(limit);
+  std::string arr = absl::StrCat("{", absl::StrJoin(parts, ","), "}");
+  PANTAU_ASSIGN_OR_RETURN(
+      PgResult r,
+      PgExec(conn_, kSql.c_str(), {{at}, {lim}, {arr}}, /*binary=*/true));
+  int n = PQntuples(r.get());
+  out->reserve(out->size() + n);
+  for (int i = 0; i < n; ++i) {
+    PANTAU_ASSIGN_OR_RETURN(Message m, ReadRow(r.get(), i));
+    claimed_seq_[m.id] = PgInt8(r.get(), i, 0);
+    out->push_back(std::move(m));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status PgStore::Complete(std::string_view owner,
@@ -378,11 +461,14 @@ absl::Status PgStore::Complete(std::string_view owner,
         "postgres: the claim transaction is gone (connection lost or lease "
         "timed out); its messages will be claimed again");
   }
-  std::vector<std::string> delivered;
+  // Delivered rows by the seq the claim read: no probe of the message id
+  // index per row. An id this relay did not claim is not touched.
+  std::vector<int64_t> delivered;
   std::vector<const Outcome*> failed;
   for (const Outcome& o : outcomes) {
     if (o.delivered) {
-      delivered.push_back(o.id);
+      auto it = claimed_seq_.find(o.id);
+      if (it != claimed_seq_.end()) delivered.push_back(it->second);
     } else if (!o.skipped) {
       failed.push_back(&o);
     }
@@ -391,28 +477,26 @@ absl::Status PgStore::Complete(std::string_view owner,
   std::string at = Ms(now);
   absl::Status s = [&]() -> absl::Status {
     if (!delivered.empty()) {
-      std::string ids = absl::StrCat("{", absl::StrJoin(delivered, ","), "}");
-      // The pending rows go (this transaction holds their locks); the
+      std::string seqs = absl::StrCat("{", absl::StrJoin(delivered, ","), "}");
+      // The pending rows go (this transaction holds their partitions); the
       // delivery is a narrow row, or with retention 0 the message goes.
       if (keep_delivered_) {
         PANTAU_RETURN_IF_ERROR(
             PgExec(conn_,
-                   "WITH d AS (DELETE FROM pantau_outbox_pending WHERE seq IN "
-                   "(SELECT seq FROM pantau_outbox_message WHERE id = "
-                   "ANY($2::uuid[])) RETURNING seq) "
+                   "WITH d AS (DELETE FROM pantau_outbox_pending WHERE seq = "
+                   "ANY($2::bigint[]) RETURNING seq) "
                    "INSERT INTO pantau_outbox_delivered (seq, delivered_at) "
                    "SELECT seq, $1 FROM d",
-                   {{at}, {ids}})
+                   {{at}, {seqs}})
                 .status());
       } else {
         PANTAU_RETURN_IF_ERROR(
             PgExec(conn_,
-                   "WITH d AS (DELETE FROM pantau_outbox_pending WHERE seq IN "
-                   "(SELECT seq FROM pantau_outbox_message WHERE id = "
-                   "ANY($1::uuid[])) RETURNING seq) "
+                   "WITH d AS (DELETE FROM pantau_outbox_pending WHERE seq = "
+                   "ANY($1::bigint[]) RETURNING seq) "
                    "DELETE FROM pantau_outbox_message WHERE seq IN "
                    "(SELECT seq FROM d)",
-                   {{ids}})
+                   {{seqs}})
                 .status());
       }
     }

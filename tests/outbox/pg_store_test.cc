@@ -200,6 +200,93 @@ TEST_F(PgStoreTest, ClaimHoldsRowsUntilCompleteAndARelayThatDiesLetsGo) {
   EXPECT_EQ(QueryInt("SELECT count(*) FROM pantau_outbox"), 0);
 }
 
+TEST_F(PgStoreTest, TwoStoresClaimingAtOnceNeverShareAKey) {
+  constexpr int kKeys = 40, kPerKey = 5;
+  PgOutbox out(app_, &clock_);
+  Exec("BEGIN");
+  for (int i = 0; i < kPerKey; ++i) {
+    for (int k = 0; k < kKeys; ++k) {
+      Message m;
+      m.topic = "orders";
+      m.key = "k" + std::to_string(k);
+      m.payload = std::to_string(i);
+      ASSERT_TRUE(out.Enqueue(m).ok());
+    }
+  }
+  Exec("COMMIT");
+  auto second = PgStore::Open(conninfo_);
+  ASSERT_TRUE(second.ok()) << second.status();
+  // Both claims stay open (uncompleted) at the same time.
+  auto a = store_->Claim("a", 30, clock_.Now(), absl::Seconds(30));
+  auto b = (*second)->Claim("b", 30, clock_.Now(), absl::Seconds(30));
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_FALSE(a->empty());
+  EXPECT_FALSE(b->empty()) << "the first claim took every partition";
+  std::map<std::string, int> next_a, next_b;
+  for (const Message& m : *a) {
+    // Each key's messages from its head on, in order.
+    EXPECT_EQ(m.payload, std::to_string(next_a[m.key]++)) << m.key;
+  }
+  for (const Message& m : *b) {
+    EXPECT_EQ(m.payload, std::to_string(next_b[m.key]++)) << m.key;
+    EXPECT_FALSE(next_a.contains(m.key)) << "both claims hold key " << m.key;
+  }
+}
+
+TEST_F(PgStoreTest, AFailedMessageHoldsBackOnlyItsOwnKeyInItsPartition) {
+  // Two keys of one partition: the partition is claimed as a whole, the
+  // hold-back must still be per key.
+  auto part = [&](const std::string& key) {
+    return QueryInt("SELECT (hashtext('" + key + "') & 2147483647) % " +
+                    std::to_string(kPgPartitions));
+  };
+  std::string x = "x", y;
+  for (int i = 0; y.empty(); ++i) {
+    if (part("y" + std::to_string(i)) == part(x)) y = "y" + std::to_string(i);
+  }
+  std::string x1 = Enqueue(x, "x1");
+  Enqueue(y, "y1");
+  Enqueue(x, "x2");
+  Enqueue(y, "y2");
+  auto c = store_->Claim("r", 10, clock_.Now(), absl::Seconds(30));
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->size(), 4u);
+  std::vector<Outcome> done;
+  for (const Message& m : *c) {
+    Outcome o{.id = m.id};
+    if (m.payload == "x1") {
+      o.error = "down";
+      o.next_attempt_at = clock_.Now() + absl::Seconds(10);
+    } else if (m.payload == "x2") {
+      o.skipped = true;
+    } else {
+      o.delivered = true;
+    }
+    done.push_back(o);
+  }
+  ASSERT_TRUE(store_->Complete("r", done, clock_.Now()).ok());
+  Enqueue(y, "y3");
+  Enqueue(x, "x3");
+  c = store_->Claim("r", 10, clock_.Now(), absl::Seconds(30));
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->size(), 1u);
+  EXPECT_EQ((*c)[0].payload, "y3");
+  ASSERT_TRUE(
+      store_
+          ->Complete("r", {{.id = (*c)[0].id, .delivered = true}}, clock_.Now())
+          .ok());
+  clock_.Advance(absl::Seconds(10));
+  c = store_->Claim("r", 10, clock_.Now(), absl::Seconds(30));
+  ASSERT_TRUE(c.ok()) << c.status();
+  std::vector<std::string> got;
+  for (const Message& m : *c) got.push_back(m.payload);
+  EXPECT_EQ(got, (std::vector<std::string>{"x1", "x2", "x3"}));
+  EXPECT_EQ((*c)[0].id, x1);
+  EXPECT_EQ((*c)[0].attempts, 1);
+  EXPECT_EQ((*c)[0].last_error, "down");
+}
+
 TEST_F(PgStoreTest, NotifyWakesAnIdleRelay) {
   // Drain any notification from setup first.
   ASSERT_TRUE(store_->WaitForWork(absl::Milliseconds(1)).ok());
@@ -430,7 +517,8 @@ CREATE OR REPLACE TRIGGER pantau_outbox_notify AFTER INSERT ON pantau_outbox
 
   auto store = PgStore::Open(*db);
   ASSERT_TRUE(store.ok()) << store.status();
-  EXPECT_EQ(query_int("SELECT value FROM pantau_outbox_meta"), 2);
+  EXPECT_EQ(query_int("SELECT value FROM pantau_outbox_meta"),
+            kPgSchemaVersion);
   // The view keeps every v1 column for queries and tools.
   EXPECT_EQ(query_int("SELECT count(*) FROM (SELECT seq, id, topic, key, "
                       "type, payload, headers, created_at, attempts, "
@@ -496,6 +584,161 @@ CREATE OR REPLACE TRIGGER pantau_outbox_notify AFTER INSERT ON pantau_outbox
   ASSERT_TRUE(out.Enqueue(m).ok());
   exec("COMMIT");
   EXPECT_EQ(query_int("SELECT max(seq) FROM pantau_outbox"), 8);
+  PQfinish(c);
+}
+
+TEST(PgStore, MigratesAVersion2DatabaseToPartitionsKeepingEverySeq) {
+  auto pg = testing::SharedPostgres();
+  if (!pg.ok()) GTEST_SKIP() << "no PostgreSQL: " << pg.status();
+  auto db = (*pg)->NewDatabase();
+  ASSERT_TRUE(db.ok()) << db.status();
+  PGconn* c = PQconnectdb(db->c_str());
+  ASSERT_EQ(PQstatus(c), CONNECTION_OK);
+  auto exec = [&](const std::string& sql) {
+    PGresult* r = PQexec(c, sql.c_str());
+    EXPECT_TRUE(PQresultStatus(r) == PGRES_COMMAND_OK ||
+                PQresultStatus(r) == PGRES_TUPLES_OK)
+        << PQerrorMessage(c);
+    PQclear(r);
+  };
+  auto query_int = [&](const std::string& sql) {
+    PGresult* r = PQexec(c, sql.c_str());
+    int64_t v = PQntuples(r) > 0 ? atoll(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    return v;
+  };
+  // The version 2 schema, as MigratePg left it.
+  exec(R"sql(
+CREATE TABLE pantau_outbox_meta (name TEXT PRIMARY KEY, value INT NOT NULL);
+INSERT INTO pantau_outbox_meta VALUES ('schema', 2);
+CREATE SEQUENCE pantau_outbox_seq_seq;
+CREATE TABLE pantau_outbox_message (
+  seq BIGINT PRIMARY KEY DEFAULT nextval('pantau_outbox_seq_seq'),
+  id UUID NOT NULL UNIQUE, topic TEXT NOT NULL, key TEXT NOT NULL,
+  type TEXT NOT NULL, payload BYTEA NOT NULL, headers TEXT NOT NULL,
+  created_at BIGINT NOT NULL);
+ALTER SEQUENCE pantau_outbox_seq_seq OWNED BY pantau_outbox_message.seq;
+CREATE TABLE pantau_outbox_pending (seq BIGINT PRIMARY KEY,
+  key TEXT NOT NULL, attempts INT NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL, last_error TEXT NOT NULL DEFAULT '',
+  lease_until BIGINT NOT NULL DEFAULT 0);
+CREATE INDEX pantau_outbox_pending_key ON pantau_outbox_pending(key, seq);
+CREATE TABLE pantau_outbox_delivered (seq BIGINT PRIMARY KEY,
+  delivered_at BIGINT NOT NULL);
+CREATE INDEX pantau_outbox_delivered_at
+  ON pantau_outbox_delivered(delivered_at);
+CREATE TABLE pantau_outbox_dead (seq BIGINT PRIMARY KEY,
+  attempts INT NOT NULL, last_error TEXT NOT NULL, dead_at BIGINT NOT NULL);
+CREATE TABLE pantau_inbox (consumer TEXT NOT NULL, message_id TEXT NOT NULL,
+  processed_at BIGINT NOT NULL, PRIMARY KEY (consumer, message_id));
+CREATE INDEX pantau_inbox_processed ON pantau_inbox(processed_at);
+CREATE OR REPLACE FUNCTION pantau_outbox_notify() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('pantau_outbox', '');
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER pantau_outbox_notify
+  AFTER INSERT ON pantau_outbox_pending
+  FOR EACH STATEMENT EXECUTE FUNCTION pantau_outbox_notify();
+CREATE VIEW pantau_outbox AS
+  SELECT m.seq, m.id, m.topic, m.key, m.type, m.payload, m.headers,
+         m.created_at,
+         coalesce(p.attempts, x.attempts) AS attempts,
+         coalesce(p.next_attempt_at, x.dead_at) AS next_attempt_at,
+         coalesce(p.last_error, x.last_error, '') AS last_error,
+         (CASE WHEN p.seq IS NOT NULL THEN 0
+               WHEN d.seq IS NOT NULL THEN 1
+               WHEN x.seq IS NOT NULL THEN 2 END)::smallint AS state,
+         ''::text AS lease_owner, coalesce(p.lease_until, 0) AS lease_until,
+         d.delivered_at
+  FROM pantau_outbox_message m
+  LEFT JOIN pantau_outbox_pending p ON p.seq = m.seq
+  LEFT JOIN pantau_outbox_delivered d ON d.seq = m.seq
+  LEFT JOIN pantau_outbox_dead x ON x.seq = m.seq;
+)sql");
+  const char* keys[] = {"", "a", "a", "b", "b", "a", "c", "d"};
+  for (int seq = 1; seq <= 7; ++seq) {
+    exec(absl::StrCat("INSERT INTO pantau_outbox_message VALUES (", seq,
+                      ", '00000000-0000-7000-8000-00000000000", seq,
+                      "', 'orders', '", keys[seq], "', 't', 'p", seq,
+                      "', '{}', ", 1000 * seq, ")"));
+  }
+  exec("SELECT setval('pantau_outbox_seq_seq', 7)");
+  exec("INSERT INTO pantau_outbox_delivered VALUES (1, 5000)");
+  exec("INSERT INTO pantau_outbox_dead VALUES (7, 5, 'gone', 6000)");
+  // seq 3 leased by a version 1 relay until 150000; seq 6 waits for its
+  // retry until 200000.
+  exec(
+      "INSERT INTO pantau_outbox_pending (seq, key, attempts, "
+      "next_attempt_at, last_error, lease_until) VALUES "
+      "(2, 'a', 1, 0, 'flaky', 0), (3, 'b', 0, 0, '', 150000), "
+      "(4, 'b', 0, 0, '', 0), (5, 'a', 0, 0, '', 0), "
+      "(6, 'c', 2, 200000, 'later', 0)");
+
+  auto store = PgStore::Open(*db);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ(query_int("SELECT value FROM pantau_outbox_meta"),
+            kPgSchemaVersion);
+  EXPECT_EQ(query_int("SELECT count(*) FROM pantau_outbox_partition"),
+            kPgPartitions);
+  EXPECT_EQ(query_int("SELECT count(*) FROM pantau_outbox_pending WHERE "
+                      "part = (hashtext(key) & 2147483647) % " +
+                      std::to_string(kPgPartitions)),
+            5);
+  EXPECT_EQ(query_int("SELECT count(*) FROM pg_indexes WHERE indexname = "
+                      "'pantau_outbox_pending_key'"),
+            0);
+  EXPECT_EQ(query_int("SELECT count(*) FROM pantau_outbox WHERE state = 0"), 5);
+  EXPECT_EQ(query_int("SELECT lease_until FROM pantau_outbox WHERE seq = 3"),
+            150000);
+  // A version 2 relay still running names lease_until in its claim: it
+  // fails instead of locking rows beside a partition claim.
+  PGresult* old_claim =
+      PQexec(c,
+             "SELECT o.seq FROM pantau_outbox_pending o WHERE "
+             "o.lease_until <= 0 ORDER BY o.seq LIMIT 1 FOR UPDATE OF o "
+             "SKIP LOCKED");
+  EXPECT_EQ(PQresultStatus(old_claim), PGRES_FATAL_ERROR);
+  PQclear(old_claim);
+  EXPECT_TRUE(MigratePg(c).ok());  // again: nothing changes
+
+  auto payloads = [](const std::vector<Message>& batch) {
+    std::vector<std::string> got;
+    for (const Message& m : batch) got.push_back(m.payload);
+    return got;
+  };
+  auto claimed =
+      (*store)->Claim("r", 10, absl::FromUnixMillis(100000), absl::Seconds(30));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  // b waits for the version 1 lease, c for its retry.
+  EXPECT_EQ(payloads(*claimed), (std::vector<std::string>{"p2", "p5"}));
+  ASSERT_FALSE(claimed->empty());
+  EXPECT_EQ((*claimed)[0].attempts, 1);
+  EXPECT_EQ((*claimed)[0].last_error, "flaky");
+  std::vector<Outcome> done;
+  for (const Message& m : *claimed) {
+    done.push_back({.id = m.id, .delivered = true});
+  }
+  ASSERT_TRUE((*store)->Complete("r", done, absl::FromUnixMillis(100000)).ok());
+  claimed =
+      (*store)->Claim("r", 10, absl::FromUnixMillis(150000), absl::Seconds(30));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  EXPECT_EQ(payloads(*claimed), (std::vector<std::string>{"p3", "p4"}));
+  ASSERT_TRUE((*store)->Complete("r", {}, absl::FromUnixMillis(150000)).ok());
+
+  // New messages get seqs after everything migrated, and a partition.
+  PgOutbox out(c);
+  exec("BEGIN");
+  Message m;
+  m.topic = "orders";
+  m.key = "b";
+  m.payload = "new";
+  ASSERT_TRUE(out.Enqueue(m).ok());
+  exec("COMMIT");
+  EXPECT_EQ(query_int("SELECT max(seq) FROM pantau_outbox"), 8);
+  EXPECT_EQ(query_int("SELECT part FROM pantau_outbox_pending WHERE seq = 8"),
+            query_int("SELECT part FROM pantau_outbox_pending WHERE seq = 3"));
   PQfinish(c);
 }
 

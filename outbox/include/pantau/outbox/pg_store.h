@@ -1,9 +1,12 @@
 // The PostgreSQL store (libpq). Several relays may share one database:
-// a claim locks its rows FOR UPDATE SKIP LOCKED in a transaction that
-// stays open until Complete records the outcome and commits, so each
-// message has one owner at a time without writing a lease into the row. A
-// relay that dies loses its connection and with it the claim; one that
-// hangs is cut off after the lease (idle_in_transaction_session_timeout).
+// pending messages are split by hash(key) into kPgPartitions partitions; a
+// claim locks a share of the partitions FOR UPDATE SKIP LOCKED in a
+// transaction that stays open until Complete records the outcome and
+// commits, and takes their messages in sequence order. So each key has one
+// owner at a time without writing a lease (or a row lock) into each
+// message's row. A relay that dies loses its connection and with it the
+// claim; one that hangs is cut off after the lease
+// (idle_in_transaction_session_timeout).
 // A statement trigger NOTIFYs `pantau_outbox` on insert so idle relays
 // wake without waiting for their poll interval.
 //
@@ -18,6 +21,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "base/time.h"
 #include "pantau/outbox/message.h"
@@ -31,7 +35,11 @@ namespace pantau::outbox {
 // indexes. Idempotent; concurrent callers serialise on an advisory lock.
 // Precondition: no transaction open on `conn`.
 absl::Status MigratePg(PGconn* conn);
-inline constexpr int kPgSchemaVersion = 2;
+inline constexpr int kPgSchemaVersion = 3;
+// Pending messages are split by hash(key) into this many partitions; a
+// claim locks whole partitions (see PgStore). Fixed by the schema, since
+// every producer and relay must map a key to the same partition.
+inline constexpr int kPgPartitions = 32;
 
 class PgStore : public RelayStore {
  public:
@@ -63,11 +71,26 @@ class PgStore : public RelayStore {
   // Re-establishes a dropped connection (e.g. after a server restart).
   absl::Status EnsureConnected(PGconn* conn, bool listen);
 
+  // Locks up to `k` free partitions (FOR UPDATE SKIP LOCKED) other than
+  // `held`, starting at next_part_; `prefix` runs first in the same round
+  // trip.
+  absl::StatusOr<std::vector<int>> LockPartitions(const std::string& prefix,
+                                                  int k,
+                                                  const std::vector<int>& held);
+  // Appends up to `limit` claimable messages of `parts` to `out`.
+  absl::Status ReadPartitions(const std::vector<int>& parts, int limit,
+                              absl::Time now, std::vector<Message>* out);
+
   std::string conninfo_;
   PGconn* conn_;
   PGconn* listen_;
   int wake_fd_;  // eventfd, written by Wake()
   bool keep_delivered_ = true;
+  // How many partitions a claim takes first: half, so two relays share.
+  int share_ = (kPgPartitions + 1) / 2;
+  int next_part_ = 0;  // where the next claim starts trying
+  // The seq of each message of the open claim, by id, for Complete.
+  absl::flat_hash_map<std::string, int64_t> claimed_seq_;
 };
 
 // Writes messages on the application's connection inside its open
