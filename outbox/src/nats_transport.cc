@@ -334,6 +334,39 @@ std::string DescriptionOf(natsMsg* msg) {
   return v;
 }
 
+// The stream holding the durable pull consumer `source.durable` (on
+// `source.subject`), trying `hint` first.
+absl::StatusOr<std::string> FindConsumerStream(
+    jsCtx* js, const std::string& hint, const NatsSourceOptions& source) {
+  auto has_consumer = [&](const char* stream) {
+    jsConsumerInfo* ci = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    natsStatus s = js_GetConsumerInfo(&ci, js, stream, source.durable.c_str(),
+                                      nullptr, &jerr);
+    jsConsumerInfo_Destroy(ci);
+    return s == NATS_OK;
+  };
+  if (!hint.empty() && has_consumer(hint.c_str())) return hint;
+  jsOptions o;
+  jsOptions_Init(&o);
+  o.Stream.Info.SubjectsFilter = source.subject.c_str();
+  jsStreamNamesList* names = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_StreamNames(&names, js, &o, &jerr);
+  if (s != NATS_OK) return NatsError(s, "stream names", jerr);
+  std::optional<std::string> found;
+  for (int i = 0; i < names->Count && !found.has_value(); ++i) {
+    if (has_consumer(names->List[i])) found = names->List[i];
+  }
+  jsStreamNamesList_Destroy(names);
+  if (!found.has_value()) {
+    return absl::NotFoundError(absl::StrCat("nats: no stream holds consumer ",
+                                            source.durable, " on ",
+                                            source.subject));
+  }
+  return *found;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<NatsSource>> NatsSource::Connect(
@@ -353,17 +386,14 @@ absl::StatusOr<std::unique_ptr<NatsSource>> NatsSource::Connect(
   if (s != NATS_OK) {
     return NatsError(s, absl::StrCat("pull subscribe ", source.subject), jerr);
   }
-  jsConsumerInfo* ci = nullptr;
-  jerr = static_cast<jsErrCode>(0);
-  s = natsSubscription_GetConsumerInfo(&ci, state->pull_sub, nullptr, &jerr);
-  if (s != NATS_OK || ci == nullptr || ci->Stream == nullptr ||
-      ci->Name == nullptr) {
-    jsConsumerInfo_Destroy(ci);
-    return NatsError(s == NATS_OK ? NATS_ERR : s, "consumer info", jerr);
-  }
+  // The pull requests go to the durable's stream; libnats 3.4.1 answers
+  // natsSubscription_GetConsumerInfo with "Invalid Subscription" when the
+  // durable already existed, so find the stream that holds the durable.
+  PANTAU_ASSIGN_OR_RETURN(
+      std::string stream,
+      FindConsumerStream(state->conn->js, options.stream, source));
   state->next_subject =
-      absl::StrCat("$JS.API.CONSUMER.MSG.NEXT.", ci->Stream, ".", ci->Name);
-  jsConsumerInfo_Destroy(ci);
+      absl::StrCat("$JS.API.CONSUMER.MSG.NEXT.", stream, ".", source.durable);
   natsInbox* inbox = nullptr;
   s = natsInbox_Create(&inbox);
   if (s != NATS_OK) return NatsError(s, "inbox");

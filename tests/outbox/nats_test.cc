@@ -179,6 +179,34 @@ TEST_F(NatsTest, OutboxToInboxEndToEndOverJetStream) {
   sqlite3_close_v2(cdb);
 }
 
+// A restarted consumer process binds to the durable that already exists
+// and goes on where the last one acked; a Delivery can still be acked after
+// its source is gone.
+TEST_F(NatsTest, ReconnectedSourceResumesTheExistingDurable) {
+  auto transport = NatsTransport::Connect(options_);
+  ASSERT_TRUE(transport.ok()) << transport.status();
+  Message a = Msg("k", "a"), b = Msg("k", "b");
+  ASSERT_TRUE((*transport)->Publish({a}, absl::Seconds(5))[0].ok());
+  std::unique_ptr<Delivery> kept;
+  {
+    auto first = NatsSource::Connect(options_, {.subject = "orders.>"});
+    ASSERT_TRUE(first.ok()) << first.status();
+    auto batch = (*first)->Fetch(10, absl::Seconds(2));
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    ASSERT_EQ(batch->size(), 1u);
+    kept = std::move((*batch)[0]);
+  }
+  EXPECT_EQ(kept->message().id, a.id);
+  EXPECT_TRUE(kept->Ack().ok());
+  kept.reset();
+  ASSERT_TRUE((*transport)->Publish({b}, absl::Seconds(5))[0].ok());
+  auto second = NatsSource::Connect(options_, {.subject = "orders.>"});
+  ASSERT_TRUE(second.ok()) << second.status();
+  auto got = Drain(second->get(), 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].id, b.id);
+}
+
 // Sees every pull request the source sends (a plain subscriber on the
 // consumer's API subject) and can send its own with the same reply subject,
 // so a test can make an earlier request deliver into the source's inbox
