@@ -356,13 +356,16 @@ absl::StatusOr<std::vector<Message>> PgStore::Claim(std::string_view owner,
                          " = ",
                          std::max<int64_t>(1, absl::ToInt64Milliseconds(lease)),
                          "; "),
-            share_, {}));
+            share_, {}, 0));
     PANTAU_RETURN_IF_ERROR(ReadPartitions(parts, limit, now, &out));
-    // Those partitions are drained: take the rest that nobody holds, so a
-    // lone relay or a light load needs no second round (nor a NOTIFY that
-    // was already consumed) for messages of the other partitions.
+    // Those partitions are drained: take the others that have messages
+    // waiting and nobody holds, so a lone relay needs no second round (nor
+    // a NOTIFY that was already consumed) for them. Only those with work:
+    // an empty partition stays free for another relay, so a message
+    // arriving there while this batch is out does not wait for it.
     if (static_cast<int>(out.size()) < limit && !parts.empty()) {
-      PANTAU_ASSIGN_OR_RETURN(parts, LockPartitions("", kPgPartitions, parts));
+      PANTAU_ASSIGN_OR_RETURN(parts,
+                              LockPartitions("", kPgPartitions, parts, limit));
       size_t first = out.size();
       PANTAU_RETURN_IF_ERROR(ReadPartitions(
           parts, limit - static_cast<int>(out.size()), now, &out));
@@ -384,20 +387,28 @@ absl::StatusOr<std::vector<Message>> PgStore::Claim(std::string_view owner,
 }
 
 absl::StatusOr<std::vector<int>> PgStore::LockPartitions(
-    const std::string& prefix, int k, const std::vector<int>& held) {
+    const std::string& prefix, int k, const std::vector<int>& held,
+    int with_work_in) {
   // Only integers go into the text, so the simple protocol (which takes
   // the BEGIN in the same round trip) is safe. SKIP LOCKED does not skip
   // rows this transaction holds itself, hence the exclusion.
-  PANTAU_ASSIGN_OR_RETURN(
-      PgResult r,
-      PgExec(conn_,
-             absl::StrCat(prefix, "SELECT part FROM pantau_outbox_partition ",
-                          held.empty() ? "" : "WHERE part <> ALL('{",
-                          absl::StrJoin(held, ","),
-                          held.empty() ? "" : "}'::int[]) ", "ORDER BY part < ",
-                          next_part_, ", part LIMIT ", k,
-                          " FOR UPDATE SKIP LOCKED")
-                 .c_str()));
+  std::string not_held =
+      held.empty() ? "true"
+                   : absl::StrCat("part <> ALL('{", absl::StrJoin(held, ","),
+                                  "}'::int[])");
+  std::string sql = absl::StrCat(prefix,
+                                 "SELECT part FROM pantau_outbox_partition "
+                                 "WHERE ",
+                                 not_held);
+  if (with_work_in > 0) {
+    absl::StrAppend(&sql,
+                    " AND part IN (SELECT part FROM pantau_outbox_pending "
+                    "WHERE ",
+                    not_held, " ORDER BY seq LIMIT ", with_work_in, ")");
+  }
+  absl::StrAppend(&sql, " ORDER BY part < ", next_part_, ", part LIMIT ", k,
+                  " FOR UPDATE SKIP LOCKED");
+  PANTAU_ASSIGN_OR_RETURN(PgResult r, PgExec(conn_, sql.c_str()));
   std::vector<int> parts;
   for (int i = 0; i < PQntuples(r.get()); ++i) {
     parts.push_back(atoi(PQgetvalue(r.get(), i, 0)));

@@ -234,6 +234,35 @@ TEST_F(PgStoreTest, TwoStoresClaimingAtOnceNeverShareAKey) {
   }
 }
 
+TEST_F(PgStoreTest, ASecondRelayTakesNewWorkWhileTheFirstHoldsABatch) {
+  // A claim keeps a partition only when it has work there, so a message
+  // arriving while a batch is out goes to an idle relay instead of waiting
+  // for the busy one's next round.
+  auto part = [&](const std::string& key) {
+    return QueryInt("SELECT (hashtext('" + key + "') & 2147483647) % " +
+                    std::to_string(kPgPartitions));
+  };
+  std::vector<std::string> keys;
+  for (int i = 0; keys.size() < 2; ++i) {
+    std::string k = "k" + std::to_string(i);
+    if (part(k) >= kPgPartitions / 2 &&
+        (keys.empty() || part(k) != part(keys[0]))) {
+      keys.push_back(k);
+    }
+  }
+  Enqueue(keys[0], "first");
+  auto a = store_->Claim("a", 10, clock_.Now(), absl::Seconds(30));
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_EQ(a->size(), 1u);
+  Enqueue(keys[1], "second");
+  auto second = PgStore::Open(conninfo_);
+  ASSERT_TRUE(second.ok()) << second.status();
+  auto b = (*second)->Claim("b", 10, clock_.Now(), absl::Seconds(30));
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_EQ(b->size(), 1u);
+  EXPECT_EQ((*b)[0].payload, "second");
+}
+
 TEST_F(PgStoreTest, AFailedMessageHoldsBackOnlyItsOwnKeyInItsPartition) {
   // Two keys of one partition: the partition is claimed as a whole, the
   // hold-back must still be per key.

@@ -72,11 +72,13 @@ class PgStore : public RelayStore {
   absl::Status EnsureConnected(PGconn* conn, bool listen);
 
   // Locks up to `k` free partitions (FOR UPDATE SKIP LOCKED) other than
-  // `held`, starting at next_part_; `prefix` runs first in the same round
-  // trip.
+  // `held`, starting at next_part_; with `with_work_in` > 0 only those
+  // with a message among their earliest `with_work_in` pending rows.
+  // `prefix` runs first in the same round trip.
   absl::StatusOr<std::vector<int>> LockPartitions(const std::string& prefix,
                                                   int k,
-                                                  const std::vector<int>& held);
+                                                  const std::vector<int>& held,
+                                                  int with_work_in);
   // Appends up to `limit` claimable messages of `parts` to `out`.
   absl::Status ReadPartitions(const std::vector<int>& parts, int limit,
                               absl::Time now, std::vector<Message>* out);
