@@ -241,7 +241,8 @@ absl::StatusOr<std::vector<std::shared_ptr<const ChunkedSeries>>> Block::Select(
       if (absl::Status st = ReadChunkRecord(file, m.ref, &data); !st.ok()) {
         return absl::DataLossError(absl::StrCat(st.message(), " in ", dir_));
       }
-      cs->chunks.push_back({m.mint, m.maxt, {}, data});
+      cs->chunks.push_back({m.mint, m.maxt, {}});
+      cs->mapped.push_back(data);
     }
     if (cs->chunks.empty()) continue;
     cs->owner = chunks_;

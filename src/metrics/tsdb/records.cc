@@ -75,12 +75,13 @@ std::string EncodeSeriesChunks(SeriesRef ref, const ChunkedSeries& series) {
     base::PutFixed64(&out, Bits(s.v));
   }
   base::PutVarint64(&out, series.chunks.size());
-  for (const ChunkData& c : series.chunks) {
+  for (size_t i = 0; i < series.chunks.size(); ++i) {
+    const ChunkData& c = series.chunks[i];
     base::PutVarsint64(&out, c.mint);
     base::PutVarint64(
         &out, static_cast<uint64_t>(c.maxt) - static_cast<uint64_t>(c.mint));
     out.push_back(static_cast<char>(kEncodingXor));
-    base::PutLengthPrefixed(&out, c.data());
+    base::PutLengthPrefixed(&out, series.chunk_bytes(i));
   }
   return out;
 }

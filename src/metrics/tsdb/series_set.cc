@@ -60,7 +60,7 @@ class PartIterator {
         ++chunk_;
       }
       if (chunk_ >= s_->chunks.size()) return;
-      it_ = XorIterator(s_->chunks[chunk_].data());
+      it_ = XorIterator(s_->chunk_bytes(chunk_));
       ++chunk_;
       in_chunk_ = true;
     }
@@ -194,11 +194,16 @@ class MergedIterator : public SampleIterator {
 // cover disjoint time, the head follows them), or a single part. Their
 // chunks are then one run in time order and are read one after the other,
 // with none of MergedIterator's per-sample comparison of parts.
+struct RunChunk {
+  int64_t mint;
+  int64_t maxt;
+  std::string_view bytes;
+};
+
 class ChunkRunIterator : public SampleIterator {
  public:
   ChunkRunIterator(std::vector<std::shared_ptr<const ChunkedSeries>> parts,
-                   std::vector<const ChunkData*> chunks, int64_t mint,
-                   int64_t maxt)
+                   std::vector<RunChunk> chunks, int64_t mint, int64_t maxt)
       : parts_(std::move(parts)),
         chunks_(std::move(chunks)),
         maxt_(maxt),
@@ -234,11 +239,11 @@ class ChunkRunIterator : public SampleIterator {
         in_chunk_ = false;
       }
       // Skip whole chunks that end before min_t without decoding them.
-      while (pos_ < chunks_.size() && chunks_[pos_]->maxt < min_t) ++pos_;
-      if (pos_ >= chunks_.size() || chunks_[pos_]->mint > maxt_) {
+      while (pos_ < chunks_.size() && chunks_[pos_].maxt < min_t) ++pos_;
+      if (pos_ >= chunks_.size() || chunks_[pos_].mint > maxt_) {
         return Stop();
       }
-      it_ = XorIterator(chunks_[pos_]->data());
+      it_ = XorIterator(chunks_[pos_].bytes);
       ++pos_;
       in_chunk_ = true;
     }
@@ -250,7 +255,7 @@ class ChunkRunIterator : public SampleIterator {
   }
 
   std::vector<std::shared_ptr<const ChunkedSeries>> parts_;  // owns chunks_
-  std::vector<const ChunkData*> chunks_;
+  std::vector<RunChunk> chunks_;
   size_t pos_ = 0;
   XorIterator it_;
   bool in_chunk_ = false;
@@ -265,7 +270,7 @@ class ChunkRunIterator : public SampleIterator {
 // The chunks of `parts` as one run in time order if they form one (see
 // ChunkRunIterator); false if a merge is needed.
 bool ChunkRun(const std::vector<std::shared_ptr<const ChunkedSeries>>& parts,
-              std::vector<const ChunkData*>* run) {
+              std::vector<RunChunk>* run) {
   size_t n = 0;
   for (const auto& p : parts) {
     if (!p->extra.empty()) return false;
@@ -273,16 +278,18 @@ bool ChunkRun(const std::vector<std::shared_ptr<const ChunkedSeries>>& parts,
   }
   run->reserve(n);
   for (const auto& p : parts) {
-    for (const ChunkData& c : p->chunks) run->push_back(&c);
+    for (size_t i = 0; i < p->chunks.size(); ++i) {
+      run->push_back({p->chunks[i].mint, p->chunks[i].maxt, p->chunk_bytes(i)});
+    }
   }
   if (parts.size() == 1) return true;  // a part's chunks are in order
   // Parts come in source order (head first); order by time, then require
   // each chunk to start after the previous one ended.
   std::stable_sort(
       run->begin(), run->end(),
-      [](const ChunkData* a, const ChunkData* b) { return a->mint < b->mint; });
+      [](const RunChunk& a, const RunChunk& b) { return a.mint < b.mint; });
   for (size_t i = 1; i < run->size(); ++i) {
-    if ((*run)[i]->mint <= (*run)[i - 1]->maxt) return false;
+    if ((*run)[i].mint <= (*run)[i - 1].maxt) return false;
   }
   return true;
 }
@@ -370,7 +377,7 @@ class ErrorSeriesSet : public SeriesSet {
 std::unique_ptr<SampleIterator> NewMergedIterator(
     std::vector<std::shared_ptr<const ChunkedSeries>> parts, int64_t mint,
     int64_t maxt) {
-  std::vector<const ChunkData*> run;
+  std::vector<RunChunk> run;
   if (ChunkRun(parts, &run)) {
     return std::make_unique<ChunkRunIterator>(std::move(parts), std::move(run),
                                               mint, maxt);

@@ -19,15 +19,7 @@ namespace pantau::metrics::tsdb {
 struct ChunkData {
   int64_t mint = 0;
   int64_t maxt = 0;
-  // An encoded chunk (XOR or packed): `bytes` when the chunk owns them
-  // (the head), else `mapped`, which points into a block's chunks file
-  // mapping that the ChunkedSeries' `owner` keeps alive.
-  std::string bytes;
-  std::string_view mapped;
-
-  std::string_view data() const {
-    return mapped.data() != nullptr ? mapped : std::string_view(bytes);
-  }
+  std::string bytes;  // an encoded chunk (XOR or packed); empty if mapped
 };
 
 // One series as one source holds it. `chunks` are in time order and do not
@@ -37,10 +29,20 @@ struct ChunkedSeries {
   base::Labels labels;
   std::vector<ChunkData> chunks;
   std::vector<Sample> extra;
-  // Keeps the memory `chunks[i].mapped` point into alive (a block's chunks
-  // file mapping) for as long as the series and its iterators live, also
-  // after the block itself is deleted by compaction or retention.
+  // From a block: chunks[i]'s bytes are mapped[i], a view into the block's
+  // chunks file mapping, and chunks[i].bytes is empty. Empty for series
+  // that own their bytes (the head). Beside `chunks` rather than in
+  // ChunkData so that the head, which stores its chunks as ChunkData, does
+  // not pay 16 bytes per chunk for it.
+  std::vector<std::string_view> mapped;
+  // Keeps the memory `mapped` points into alive (a block's chunks file
+  // mapping) for as long as the series and its iterators live, also after
+  // the block itself is deleted by compaction or retention.
   std::shared_ptr<const void> owner;
+
+  std::string_view chunk_bytes(size_t i) const {
+    return mapped.empty() ? std::string_view(chunks[i].bytes) : mapped[i];
+  }
 };
 
 // Iterates the union of several ChunkedSeries (of the same labels) within

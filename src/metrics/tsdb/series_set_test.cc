@@ -50,7 +50,7 @@ TEST(MergedIterator, ReadsDisjointAndOverlappingPartsAlike) {
       next = t + 10;
       auto part = Part(ts, 1 + static_cast<int>(rng() % 20), p);
       for (const ChunkData& c : part->chunks) {
-        XorIterator it(c.data());
+        XorIterator it(c.bytes);
         while (it.Next()) want.emplace(it.t(), it.v());
       }
       parts.push_back(std::move(part));
@@ -62,7 +62,7 @@ TEST(MergedIterator, ReadsDisjointAndOverlappingPartsAlike) {
       want.clear();
       for (const auto& part : parts) {
         for (const ChunkData& c : part->chunks) {
-          XorIterator it(c.data());
+          XorIterator it(c.bytes);
           while (it.Next()) want.emplace(it.t(), it.v());
         }
       }
