@@ -1,6 +1,7 @@
-// The read side shared by head and blocks: a series' chunks copied out of
-// its source, iterators over them, and the SeriesSet that merges equal
-// label sets from several sources (head + blocks) into one series.
+// The read side shared by head and blocks: a series' chunks as its source
+// hands them out (copied from the head, views into a block's mapped chunks
+// file), iterators over them, and the SeriesSet that merges equal label
+// sets from several sources (head + blocks) into one series.
 //
 // Thread safety: objects here belong to one thread at a time.
 #ifndef PANTAU_METRICS_TSDB_SERIES_SET_H_
