@@ -46,7 +46,7 @@ TEST(Consumer, RedeliveredMessagesHaveOneEffectAndAreCounted) {
   EXPECT_EQ(counters.inbox_processed.load(), 1);
   EXPECT_EQ(counters.inbox_duplicates.load(), 2);
   SetInstrumentation(nullptr);
-  sqlite3_close(db);
+  sqlite3_close_v2(db);
 }
 
 TEST(Consumer, FailedHandlerNaksForRedelivery) {
@@ -121,7 +121,7 @@ TEST(Consumer, BatchModeCommitsOnceAndFallsBackOnAPoisonMessage) {
                                                 InboxResult::kDuplicate,
                                                 InboxResult::kDuplicate}));
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM orders"), 3);
-  sqlite3_close(db);
+  sqlite3_close_v2(db);
 }
 
 }  // namespace

@@ -31,7 +31,7 @@ class RelayTest : public ::testing::Test {
   }
   void TearDown() override {
     SetInstrumentation(nullptr);
-    sqlite3_close(app_);
+    sqlite3_close_v2(app_);
   }
 
   std::string Enqueue(const std::string& key, const std::string& payload) {

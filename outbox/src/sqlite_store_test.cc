@@ -33,7 +33,7 @@ class SqliteStoreTest : public ::testing::Test {
     store_ = std::move(*store);
     app_ = OpenAppDb(dir_.File("app.db"));
   }
-  void TearDown() override { sqlite3_close(app_); }
+  void TearDown() override { sqlite3_close_v2(app_); }
 
   // Enqueues in its own committed transaction; returns the id.
   std::string Commit(Message m) {
@@ -321,7 +321,7 @@ INSERT INTO pantau_inbox VALUES ('c', '00000000-0000-7000-8000-00000000000f',
              r.delivered_at > 0 ? absl::StrCat(r.delivered_at) : "NULL", ")")
              .c_str());
   }
-  sqlite3_close(db);
+  sqlite3_close_v2(db);
 
   auto store = SqliteStore::Open(dir.File("v1.db"));
   ASSERT_TRUE(store.ok()) << store.status();
@@ -390,7 +390,7 @@ INSERT INTO pantau_inbox VALUES ('c', '00000000-0000-7000-8000-00000000000f',
   ASSERT_TRUE(out.Enqueue(m).ok());
   Exec(app, "COMMIT");
   EXPECT_EQ(QueryInt(app, "SELECT max(seq) FROM pantau_outbox"), 8);
-  sqlite3_close(app);
+  sqlite3_close_v2(app);
 }
 
 TEST(SqliteStore, OpenFailsCleanlyOnABadPath) {

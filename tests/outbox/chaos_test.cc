@@ -60,7 +60,7 @@ std::set<std::string> SqliteColumn(
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) !=
       SQLITE_OK) {
-    sqlite3_close(db);
+    sqlite3_close_v2(db);
     return out;
   }
   sqlite3_busy_timeout(db, 5000);
@@ -73,7 +73,7 @@ std::set<std::string> SqliteColumn(
     }
   }
   sqlite3_finalize(q);
-  sqlite3_close(db);
+  sqlite3_close_v2(db);
   return out;
 }
 

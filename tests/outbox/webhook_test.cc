@@ -122,7 +122,7 @@ TEST(Webhook, RelayPostsAndReceiverInboxHasOneEffectPerMessage) {
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(q, 2)),
                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
   sqlite3_finalize(q);
-  sqlite3_close(rdb);
+  sqlite3_close_v2(rdb);
 }
 
 }  // namespace
