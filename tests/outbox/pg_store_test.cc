@@ -462,6 +462,23 @@ TEST_F(PgStoreTest, InboxBatchHandlerSeesOnlyFreshMessagesOnce) {
   EXPECT_EQ(QueryInt("SELECT count(*) FROM pantau_inbox"), 3);
 }
 
+// Runs SQL written by hand (an older version's schema and rows).
+void ExecOk(PGconn* c, const std::string& sql) {
+  PGresult* r = PQexec(c, sql.c_str());
+  EXPECT_TRUE(PQresultStatus(r) == PGRES_COMMAND_OK ||
+              PQresultStatus(r) == PGRES_TUPLES_OK)
+      << PQerrorMessage(c);
+  PQclear(r);
+}
+
+// The first column of the first row as an integer, -1 when there is none.
+int64_t QueryInt(PGconn* c, const std::string& sql) {
+  PGresult* r = PQexec(c, sql.c_str());
+  int64_t v = PQntuples(r) > 0 ? atoll(PQgetvalue(r, 0, 0)) : -1;
+  PQclear(r);
+  return v;
+}
+
 // A database written by the version 1 library (one wide row per message)
 // with messages in every state: the upgrade keeps the pending ones, in
 // their order, with their retry state, and the delivered and dead ones;
@@ -473,19 +490,8 @@ TEST(PgStore, MigratesAVersion1DatabaseKeepingPendingRowsInOrder) {
   ASSERT_TRUE(db.ok()) << db.status();
   PGconn* c = PQconnectdb(db->c_str());
   ASSERT_EQ(PQstatus(c), CONNECTION_OK);
-  auto exec = [&](const std::string& sql) {
-    PGresult* r = PQexec(c, sql.c_str());
-    EXPECT_TRUE(PQresultStatus(r) == PGRES_COMMAND_OK ||
-                PQresultStatus(r) == PGRES_TUPLES_OK)
-        << PQerrorMessage(c);
-    PQclear(r);
-  };
-  auto query_int = [&](const std::string& sql) {
-    PGresult* r = PQexec(c, sql.c_str());
-    int64_t v = PQntuples(r) > 0 ? atoll(PQgetvalue(r, 0, 0)) : -1;
-    PQclear(r);
-    return v;
-  };
+  auto exec = [&](const std::string& sql) { ExecOk(c, sql); };
+  auto query_int = [&](const std::string& sql) { return QueryInt(c, sql); };
   // The version 1 schema, as MigratePg created it.
   exec(R"sql(
 CREATE TABLE pantau_outbox_meta (name TEXT PRIMARY KEY, value INT NOT NULL);
@@ -623,19 +629,8 @@ TEST(PgStore, MigratesAVersion2DatabaseToPartitionsKeepingEverySeq) {
   ASSERT_TRUE(db.ok()) << db.status();
   PGconn* c = PQconnectdb(db->c_str());
   ASSERT_EQ(PQstatus(c), CONNECTION_OK);
-  auto exec = [&](const std::string& sql) {
-    PGresult* r = PQexec(c, sql.c_str());
-    EXPECT_TRUE(PQresultStatus(r) == PGRES_COMMAND_OK ||
-                PQresultStatus(r) == PGRES_TUPLES_OK)
-        << PQerrorMessage(c);
-    PQclear(r);
-  };
-  auto query_int = [&](const std::string& sql) {
-    PGresult* r = PQexec(c, sql.c_str());
-    int64_t v = PQntuples(r) > 0 ? atoll(PQgetvalue(r, 0, 0)) : -1;
-    PQclear(r);
-    return v;
-  };
+  auto exec = [&](const std::string& sql) { ExecOk(c, sql); };
+  auto query_int = [&](const std::string& sql) { return QueryInt(c, sql); };
   // The version 2 schema, as MigratePg left it.
   exec(R"sql(
 CREATE TABLE pantau_outbox_meta (name TEXT PRIMARY KEY, value INT NOT NULL);
