@@ -17,6 +17,23 @@
 namespace pantau::outbox {
 namespace {
 
+// Runs SQL written by hand (an older version's schema and rows).
+void ExecOk(PGconn* c, const std::string& sql) {
+  PGresult* r = PQexec(c, sql.c_str());
+  EXPECT_TRUE(PQresultStatus(r) == PGRES_COMMAND_OK ||
+              PQresultStatus(r) == PGRES_TUPLES_OK)
+      << PQerrorMessage(c);
+  PQclear(r);
+}
+
+// The first column of the first row as an integer, -1 when there is none.
+int64_t QueryInt(PGconn* c, const std::string& sql) {
+  PGresult* r = PQexec(c, sql.c_str());
+  int64_t v = PQntuples(r) > 0 ? atoll(PQgetvalue(r, 0, 0)) : -1;
+  PQclear(r);
+  return v;
+}
+
 class PgStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -44,10 +61,23 @@ class PgStoreTest : public ::testing::Test {
     PQclear(r);
   }
   int64_t QueryInt(const std::string& sql) {
-    PGresult* r = PQexec(app_, sql.c_str());
-    int64_t v = PQntuples(r) > 0 ? atoll(PQgetvalue(r, 0, 0)) : -1;
-    PQclear(r);
-    return v;
+    return outbox::QueryInt(app_, sql);
+  }
+  // Commits `per_key` messages for each of `keys` keys ("k0", "k1", ...) in
+  // one transaction, interleaved: payload i is the key's i-th message.
+  void EnqueueInterleaved(int keys, int per_key) {
+    PgOutbox out(app_, &clock_);
+    Exec("BEGIN");
+    for (int i = 0; i < per_key; ++i) {
+      for (int k = 0; k < keys; ++k) {
+        Message m;
+        m.topic = "orders";
+        m.key = "k" + std::to_string(k);
+        m.payload = std::to_string(i);
+        ASSERT_TRUE(out.Enqueue(m).ok());
+      }
+    }
+    Exec("COMMIT");
   }
   std::string Enqueue(const std::string& key, const std::string& payload,
                       bool commit = true) {
@@ -128,18 +158,7 @@ TEST_F(PgStoreTest, MigrationIsIdempotent) {
 
 TEST_F(PgStoreTest, TwoRelaysShareWorkAndKeepPerKeyOrder) {
   constexpr int kKeys = 20, kPerKey = 15;
-  PgOutbox out(app_, &clock_);
-  Exec("BEGIN");
-  for (int i = 0; i < kPerKey; ++i) {
-    for (int k = 0; k < kKeys; ++k) {
-      Message m;
-      m.topic = "orders";
-      m.key = "k" + std::to_string(k);
-      m.payload = std::to_string(i);
-      ASSERT_TRUE(out.Enqueue(m).ok());
-    }
-  }
-  Exec("COMMIT");
+  ASSERT_NO_FATAL_FAILURE(EnqueueInterleaved(kKeys, kPerKey));
   auto second = PgStore::Open(conninfo_);
   ASSERT_TRUE(second.ok());
   MemoryTransport transport;  // shared: records one global publish order
@@ -202,18 +221,7 @@ TEST_F(PgStoreTest, ClaimHoldsRowsUntilCompleteAndARelayThatDiesLetsGo) {
 
 TEST_F(PgStoreTest, TwoStoresClaimingAtOnceNeverShareAKey) {
   constexpr int kKeys = 40, kPerKey = 5;
-  PgOutbox out(app_, &clock_);
-  Exec("BEGIN");
-  for (int i = 0; i < kPerKey; ++i) {
-    for (int k = 0; k < kKeys; ++k) {
-      Message m;
-      m.topic = "orders";
-      m.key = "k" + std::to_string(k);
-      m.payload = std::to_string(i);
-      ASSERT_TRUE(out.Enqueue(m).ok());
-    }
-  }
-  Exec("COMMIT");
+  ASSERT_NO_FATAL_FAILURE(EnqueueInterleaved(kKeys, kPerKey));
   auto second = PgStore::Open(conninfo_);
   ASSERT_TRUE(second.ok()) << second.status();
   // Both claims stay open (uncompleted) at the same time.
@@ -460,23 +468,6 @@ TEST_F(PgStoreTest, InboxBatchHandlerSeesOnlyFreshMessagesOnce) {
   EXPECT_FALSE(inbox.ProcessBatch({&d, &e}, insert_all).ok());
   EXPECT_EQ(QueryInt("SELECT count(*) FROM orders"), 3);
   EXPECT_EQ(QueryInt("SELECT count(*) FROM pantau_inbox"), 3);
-}
-
-// Runs SQL written by hand (an older version's schema and rows).
-void ExecOk(PGconn* c, const std::string& sql) {
-  PGresult* r = PQexec(c, sql.c_str());
-  EXPECT_TRUE(PQresultStatus(r) == PGRES_COMMAND_OK ||
-              PQresultStatus(r) == PGRES_TUPLES_OK)
-      << PQerrorMessage(c);
-  PQclear(r);
-}
-
-// The first column of the first row as an integer, -1 when there is none.
-int64_t QueryInt(PGconn* c, const std::string& sql) {
-  PGresult* r = PQexec(c, sql.c_str());
-  int64_t v = PQntuples(r) > 0 ? atoll(PQgetvalue(r, 0, 0)) : -1;
-  PQclear(r);
-  return v;
 }
 
 // A database written by the version 1 library (one wide row per message)
