@@ -15,12 +15,13 @@ Run it under the shared bench lock like every timed benchmark.
 """
 
 import argparse
-import os
 import re
 import statistics
 import time
 import urllib.parse
 import urllib.request
+
+from query_bench import cpu_s
 
 QUERIES = [
     ("network irate", "irate(node_network_receive_bytes_total[5m])"),
@@ -30,15 +31,6 @@ QUERIES = [
     ("vector(1), the floor", "vector(1)"),
 ]
 RANGES = [("1h", 3600, 15), ("6h", 6 * 3600, 60), ("24h", 24 * 3600, 300)]
-TICK_S = 1 / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_s(pid):
-  with open(f"/proc/{pid}/stat") as f:
-    fields = f.read().rsplit(")", 1)[1].split()
-  return (int(fields[11]) + int(fields[12])) * TICK_S
-
-
 def measure(url, pid, query, start, end, step, n):
   data = urllib.parse.urlencode({
       "query": query, "start": start, "end": end, "step": step}).encode()
