@@ -22,6 +22,7 @@
 // commit, from a timestamp carried in the payload.
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
@@ -319,6 +320,7 @@ int Main(int argc, char** argv) {
   std::vector<std::thread> threads;
   for (int c = 0; c < f.consumers; ++c) {
     threads.emplace_back([&, c] {
+      pthread_setname_np(pthread_self(), "consumer");
       NatsSourceOptions so;
       so.durable = "bench";
       so.subject = "bench.>";
@@ -457,7 +459,12 @@ int Main(int argc, char** argv) {
     relays.push_back(std::make_unique<Relay>(stores.back().get(),
                                              transports.back().get(), o));
   }
-  for (auto& r : relays) threads.emplace_back([&r] { r->Run(); });
+  for (auto& r : relays) {
+    threads.emplace_back([&r] {
+      pthread_setname_np(pthread_self(), "relay");
+      r->Run();
+    });
+  }
 
   // Progress per second on stderr: where a queue builds up shows the
   // slowest stage.
@@ -477,6 +484,7 @@ int Main(int argc, char** argv) {
   int64_t start_ns = NowNs();
   std::atomic<bool> failed{false};
   auto produce = [&](int p) {
+    pthread_setname_np(pthread_self(), "producer");
     sqlite3* sdb = nullptr;
     PGconn* pconn = nullptr;
     sqlite3_stmt* order = nullptr;

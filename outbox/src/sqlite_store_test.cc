@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "pantau/outbox/memory_transport.h"
@@ -225,6 +227,132 @@ TEST_F(SqliteStoreTest, CleanupDeletesOnlyOldDeliveredRows) {
   clock_.Advance(absl::Hours(1));
   EXPECT_EQ(*store_->CleanupDelivered(clock_.Now()), 1);
   EXPECT_EQ(QueryInt(app_, "SELECT count(*) FROM pantau_outbox"), 1);
+}
+
+// A claim reads a whole batch with one statement per table; each message
+// must still get its own row's payload, headers and retry state, and a key
+// held back by a retry must be left out entirely.
+TEST_F(SqliteStoreTest, BatchClaimGivesEachMessageItsOwnRow) {
+  std::string held = Commit(Msg("k3", "held"));
+  ASSERT_EQ(store_->Claim("r1", 1, clock_.Now(), absl::Seconds(30))->size(),
+            1u);
+  ASSERT_TRUE(store_
+                  ->Complete("r1",
+                             {{.id = held,
+                               .error = "broker down",
+                               .next_attempt_at = clock_.Now() +
+                                                  absl::Seconds(5)}},
+                             clock_.Now())
+                  .ok());
+  std::vector<std::string> ids;
+  std::map<std::string, std::string> payload_of, key_of;
+  for (int i = 0; i < 200; ++i) {
+    Message m = Msg(absl::StrCat("k", i % 7), absl::StrCat("payload-", i));
+    if (i % 5 == 0) m.headers["n"] = absl::StrCat(i);
+    ids.push_back(Commit(m));
+    payload_of[ids.back()] = m.payload;
+    key_of[ids.back()] = m.key;
+  }
+  auto batch = store_->Claim("r1", 1000, clock_.Now(), absl::Seconds(30));
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  std::vector<std::string> want;
+  for (const std::string& id : ids) {
+    if (key_of[id] != "k3") want.push_back(id);
+  }
+  ASSERT_EQ(batch->size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    const Message& m = (*batch)[i];
+    ASSERT_EQ(m.id, want[i]) << i;
+    EXPECT_EQ(m.payload, payload_of[m.id]);
+    EXPECT_EQ(m.key, key_of[m.id]);
+    int n = std::stoi(m.payload.substr(8));
+    EXPECT_EQ(m.headers.count("n"), n % 5 == 0 ? 1u : 0u) << m.payload;
+    EXPECT_EQ(m.attempts, 0);
+  }
+  // Once due, the held message comes first in its key, with its retry
+  // state, followed by the rest of k3.
+  clock_.Advance(absl::Seconds(5));
+  auto k3 = store_->Claim("r2", 1000, clock_.Now(), absl::Seconds(30));
+  ASSERT_TRUE(k3.ok());
+  ASSERT_EQ(k3->size(), ids.size() - want.size() + 1);
+  EXPECT_EQ((*k3)[0].id, held);
+  EXPECT_EQ((*k3)[0].payload, "held");
+  EXPECT_EQ((*k3)[0].attempts, 1);
+  EXPECT_EQ((*k3)[0].last_error, "broker down");
+  for (size_t i = 1; i < k3->size(); ++i) {
+    EXPECT_EQ((*k3)[i].key, "k3");
+    EXPECT_EQ((*k3)[i].attempts, 0);
+    EXPECT_TRUE((*k3)[i].last_error.empty());
+  }
+}
+
+// One Complete records a mixed batch: deliveries in bulk, the rest row by
+// row, and nothing for rows whose lease has gone to another relay.
+TEST_F(SqliteStoreTest, CompleteRecordsAMixedBatchOnlyWhereTheLeaseIsHeld) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 8; ++i) ids.push_back(Commit(Msg(absl::StrCat("k", i))));
+  ASSERT_EQ(store_->Claim("r1", 6, clock_.Now(), absl::Seconds(30))->size(),
+            6u);
+  clock_.Advance(absl::Seconds(31));
+  // r2 takes over the first six (expired) and the two never claimed.
+  ASSERT_EQ(store_->Claim("r2", 10, clock_.Now(), absl::Seconds(30))->size(),
+            8u);
+  std::vector<Outcome> all_delivered;
+  for (const std::string& id : ids) {
+    all_delivered.push_back({.id = id, .delivered = true});
+  }
+  ASSERT_TRUE(store_->Complete("r1", all_delivered, clock_.Now()).ok());
+  EXPECT_EQ(QueryInt(app_, "SELECT count(*) FROM pantau_outbox_pending"), 8);
+  EXPECT_EQ(QueryInt(app_, "SELECT count(*) FROM pantau_outbox_delivered"), 0);
+
+  ASSERT_TRUE(store_
+                  ->Complete("r2",
+                             {{.id = ids[0], .delivered = true},
+                              {.id = ids[1], .skipped = true},
+                              {.id = ids[2], .delivered = true},
+                              {.id = ids[3],
+                               .error = "later",
+                               .next_attempt_at = clock_.Now()},
+                              {.id = ids[4],
+                               .error = "never",
+                               .next_attempt_at = clock_.Now(),
+                               .dead = true},
+                              {.id = ids[5], .delivered = true}},
+                             clock_.Now())
+                  .ok());
+  auto state_of = [&](const std::string& id) {
+    return QueryInt(
+        app_, absl::StrCat("SELECT state FROM pantau_outbox WHERE id = '", id,
+                           "'"));
+  };
+  EXPECT_EQ(state_of(ids[0]), 1);
+  EXPECT_EQ(state_of(ids[1]), 0);
+  EXPECT_EQ(state_of(ids[2]), 1);
+  EXPECT_EQ(state_of(ids[3]), 0);
+  EXPECT_EQ(state_of(ids[4]), 2);
+  EXPECT_EQ(state_of(ids[5]), 1);
+  EXPECT_EQ(QueryInt(app_,
+                     absl::StrCat("SELECT attempts FROM pantau_outbox WHERE "
+                                  "id = '",
+                                  ids[3], "'")),
+            1);
+  // The skipped and failed rows are free again; the two r2 has not
+  // recorded stay leased to it.
+  auto again = store_->Claim("r3", 10, clock_.Now(), absl::Seconds(30));
+  ASSERT_EQ(again->size(), 2u);
+  EXPECT_EQ((*again)[0].id, ids[1]);
+  EXPECT_EQ((*again)[1].id, ids[3]);
+
+  // Without retention a delivered batch leaves no message rows behind.
+  store_->SetKeepDelivered(false);
+  ASSERT_TRUE(store_
+                  ->Complete("r2",
+                             {{.id = ids[6], .delivered = true},
+                              {.id = ids[7], .delivered = true}},
+                             clock_.Now())
+                  .ok());
+  EXPECT_EQ(QueryInt(app_, "SELECT count(*) FROM pantau_outbox_message"), 6);
+  EXPECT_EQ(QueryInt(app_, "SELECT count(*) FROM pantau_outbox_pending"), 2);
 }
 
 TEST_F(SqliteStoreTest, ZeroRetentionDeletesDeliveredRowsAtOnce) {

@@ -72,12 +72,14 @@ class SqliteStore : public RelayStore {
   absl::Status Prepared(sqlite3_stmt** stmt, const char* sql);
   sqlite3* db_;
   sqlite3_stmt* scan_ = nullptr;       // pending rows in sequence order
-  sqlite3_stmt* lease_ = nullptr;      // lease one pending row
-  sqlite3_stmt* read_ = nullptr;       // read one message by seq
+  sqlite3_stmt* lease_ = nullptr;      // lease the claimed rows
+  sqlite3_stmt* read_ = nullptr;       // read the claimed messages
+  sqlite3_stmt* owned_ = nullptr;      // delivered ids -> seqs still ours
+  sqlite3_stmt* done_all_ = nullptr;   // delete the delivered pending rows
   sqlite3_stmt* release_ = nullptr;    // release a skipped row
-  sqlite3_stmt* done_ = nullptr;       // delete a pending row (sent/dead)
-  sqlite3_stmt* delivered_ = nullptr;  // record a delivery
-  sqlite3_stmt* delete_ = nullptr;     // delete a delivered message
+  sqlite3_stmt* done_ = nullptr;       // delete a dead pending row
+  sqlite3_stmt* delivered_ = nullptr;  // record the deliveries
+  sqlite3_stmt* delete_ = nullptr;     // delete the delivered messages
   sqlite3_stmt* fail_ = nullptr;       // record a failed attempt
   sqlite3_stmt* dead_ = nullptr;       // record a dead letter
   absl::Mutex wake_mu_;
