@@ -493,6 +493,11 @@ int Main(int argc, char** argv) {
     if (pg) {
       pconn = PQconnectdb(producer_db.c_str());
       pout = std::make_unique<PgOutbox>(pconn);
+      // The business write of a transaction, prepared and in one
+      // statement, as the consumer's effects are.
+      PQclear(PQprepare(pconn, "orders",
+                        "INSERT INTO orders SELECT unnest($1::bigint[])", 1,
+                        nullptr));
     } else {
       sqlite3_open(producer_db.c_str(), &sdb);
       ConfigureSqliteConnection(sdb, absl::Seconds(30)).IgnoreError();
@@ -511,10 +516,10 @@ int Main(int argc, char** argv) {
       pg ? Sql(pconn, "BEGIN") : Sql(sdb, "BEGIN IMMEDIATE");
       int end = std::min(total, i + f.txn);
       std::vector<Message> batch;
-      std::string orders = "INSERT INTO orders VALUES ";
+      std::string orders = "{";
       for (int j = i; j < end; ++j) {
         if (pg) {
-          absl::StrAppend(&orders, j > i ? "," : "", "(", j, ")");
+          absl::StrAppend(&orders, j > i ? "," : "", j);
         } else {
           sqlite3_reset(order);
           sqlite3_bind_int64(order, 1, j);
@@ -528,7 +533,16 @@ int Main(int argc, char** argv) {
         m.payload +=
             filler.substr(0, std::max<int>(0, f.payload - m.payload.size()));
       }
-      if (pg) Sql(pconn, orders.c_str());
+      if (pg) {
+        orders += "}";
+        const char* v[1] = {orders.c_str()};
+        PGresult* r = PQexecPrepared(pconn, "orders", 1, v, nullptr, nullptr, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+          fprintf(stderr, "orders: %s", PQerrorMessage(pconn));
+          failed.store(true);
+        }
+        PQclear(r);
+      }
       absl::Status s =
           pg ? pout->EnqueueBatch(batch) : sout->EnqueueBatch(batch);
       if (!s.ok()) {
