@@ -5,6 +5,8 @@
 
 #include <libpq-fe.h>
 
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <thread>
 
@@ -148,6 +150,60 @@ TEST_F(PgStoreTest, EnqueueBatchStoresEveryByteInOneStatement) {
   }
   EXPECT_EQ(out.EnqueueBatch(batch).code(),
             absl::StatusCode::kFailedPrecondition);
+}
+
+// Same-key transactions must take their sequence values in commit order:
+// the enqueue holds a per-key advisory lock until the transaction ends, so
+// a second producer of the same key waits, and one of another key does not.
+TEST_F(PgStoreTest, SameKeyEnqueuesWaitForTheEarlierTransaction) {
+  auto enqueue = [&](PGconn* c, const std::string& key) {
+    PgOutbox out(c, &clock_);
+    std::vector<Message> batch(2);
+    for (Message& m : batch) {
+      m.topic = "orders";
+      m.key = key;
+    }
+    batch[1].key = "";  // the empty key takes no lock
+    EXPECT_TRUE(out.EnqueueBatch(batch).ok());
+    return batch[0].id;
+  };
+  PGconn* second = PQconnectdb(conninfo_.c_str());
+  PGconn* other = PQconnectdb(conninfo_.c_str());
+  ASSERT_EQ(PQstatus(second), CONNECTION_OK);
+  ASSERT_EQ(PQstatus(other), CONNECTION_OK);
+  Exec("BEGIN");
+  std::string first_id = enqueue(app_, "k");
+  // Another key goes through while the first transaction is open.
+  ExecOk(other, "BEGIN");
+  enqueue(other, "j");
+  ExecOk(other, "COMMIT");
+  std::string second_id;
+  std::atomic<bool> done{false};
+  std::thread t([&] {
+    ExecOk(second, "BEGIN");
+    second_id = enqueue(second, "k");
+    done.store(true);
+    ExecOk(second, "COMMIT");
+  });
+  // The second transaction waits on the key's advisory lock.
+  int64_t waiting = 0;
+  for (int i = 0; i < 500 && waiting == 0; ++i) {
+    waiting = QueryInt(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT "
+        "granted");
+    if (waiting == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(waiting, 1);
+  EXPECT_FALSE(done.load());
+  Exec("COMMIT");
+  t.join();
+  EXPECT_TRUE(done.load());
+  EXPECT_LT(
+      QueryInt("SELECT seq FROM pantau_outbox WHERE id = '" + first_id + "'"),
+      QueryInt("SELECT seq FROM pantau_outbox WHERE id = '" + second_id + "'"));
+  PQfinish(second);
+  PQfinish(other);
 }
 
 TEST_F(PgStoreTest, MigrationIsIdempotent) {

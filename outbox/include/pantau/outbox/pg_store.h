@@ -35,7 +35,7 @@ namespace pantau::outbox {
 // indexes. Idempotent; concurrent callers serialise on an advisory lock.
 // Precondition: no transaction open on `conn`.
 absl::Status MigratePg(PGconn* conn);
-inline constexpr int kPgSchemaVersion = 3;
+inline constexpr int kPgSchemaVersion = 4;
 // Pending messages are split by hash(key) into this many partitions; a
 // claim locks whole partitions (see PgStore). Fixed by the schema, since
 // every producer and relay must map a key to the same partition.
@@ -112,9 +112,6 @@ class PgOutbox {
   absl::Status EnqueueBatch(std::vector<Message>& messages);
 
  private:
-  // Takes a transaction-scoped advisory lock per non-empty key, so
-  // same-key transactions commit in the order of their sequence values.
-  absl::Status LockKeys(const std::vector<std::string>& keys);
   PGconn* conn_;
   base::Clock* clock_;
 };
