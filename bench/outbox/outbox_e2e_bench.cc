@@ -22,8 +22,8 @@
 // commit, from a timestamp carried in the payload.
 #include <dirent.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -536,7 +536,8 @@ int Main(int argc, char** argv) {
       if (pg) {
         orders += "}";
         const char* v[1] = {orders.c_str()};
-        PGresult* r = PQexecPrepared(pconn, "orders", 1, v, nullptr, nullptr, 0);
+        PGresult* r =
+            PQexecPrepared(pconn, "orders", 1, v, nullptr, nullptr, 0);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
           fprintf(stderr, "orders: %s", PQerrorMessage(pconn));
           failed.store(true);

@@ -418,12 +418,12 @@ absl::Status SqliteStore::Complete(std::string_view owner,
     }
     ids += ']';
     if (ids.size() > 2) {
-      PANTAU_RETURN_IF_ERROR(Prepared(
-          &owned_,
-          "SELECT p.seq FROM pantau_outbox_message m "
-          "JOIN pantau_outbox_pending p ON p.seq = m.seq "
-          "WHERE m.id IN (SELECT value FROM json_each(?1)) "
-          "AND p.lease_owner = ?2"));
+      PANTAU_RETURN_IF_ERROR(
+          Prepared(&owned_,
+                   "SELECT p.seq FROM pantau_outbox_message m "
+                   "JOIN pantau_outbox_pending p ON p.seq = m.seq "
+                   "WHERE m.id IN (SELECT value FROM json_each(?1)) "
+                   "AND p.lease_owner = ?2"));
       bind(owned_, 1, ids);
       bind(owned_, 2, owner);
       std::vector<int64_t> seqs;
@@ -436,10 +436,10 @@ absl::Status SqliteStore::Complete(std::string_view owner,
       if (rc != SQLITE_DONE) return SqliteError(db_, rc, "complete");
       if (!seqs.empty()) {
         std::string json = JsonInts(seqs);
-        PANTAU_RETURN_IF_ERROR(Prepared(
-            &done_all_,
-            "DELETE FROM pantau_outbox_pending "
-            "WHERE seq IN (SELECT value FROM json_each(?1))"));
+        PANTAU_RETURN_IF_ERROR(
+            Prepared(&done_all_,
+                     "DELETE FROM pantau_outbox_pending "
+                     "WHERE seq IN (SELECT value FROM json_each(?1))"));
         bind(done_all_, 1, json);
         PANTAU_RETURN_IF_ERROR(run(done_all_));
         if (keep_delivered_) {
@@ -494,8 +494,8 @@ absl::Status SqliteStore::Complete(std::string_view owner,
       // Dead: the pending row goes, its seq and attempts come back for the
       // dead-letter row.
       PANTAU_RETURN_IF_ERROR(Prepared(
-          &done_, absl::StrCat("DELETE FROM pantau_outbox_pending WHERE ",
-                               kRow, " RETURNING seq, attempts")
+          &done_, absl::StrCat("DELETE FROM pantau_outbox_pending WHERE ", kRow,
+                               " RETURNING seq, attempts")
                       .c_str()));
       bind(done_, 1, o.id);
       bind(done_, 2, owner);

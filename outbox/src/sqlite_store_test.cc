@@ -236,14 +236,14 @@ TEST_F(SqliteStoreTest, BatchClaimGivesEachMessageItsOwnRow) {
   std::string held = Commit(Msg("k3", "held"));
   ASSERT_EQ(store_->Claim("r1", 1, clock_.Now(), absl::Seconds(30))->size(),
             1u);
-  ASSERT_TRUE(store_
-                  ->Complete("r1",
-                             {{.id = held,
-                               .error = "broker down",
-                               .next_attempt_at = clock_.Now() +
-                                                  absl::Seconds(5)}},
-                             clock_.Now())
-                  .ok());
+  ASSERT_TRUE(
+      store_
+          ->Complete("r1",
+                     {{.id = held,
+                       .error = "broker down",
+                       .next_attempt_at = clock_.Now() + absl::Seconds(5)}},
+                     clock_.Now())
+          .ok());
   std::vector<std::string> ids;
   std::map<std::string, std::string> payload_of, key_of;
   for (int i = 0; i < 200; ++i) {
@@ -322,8 +322,8 @@ TEST_F(SqliteStoreTest, CompleteRecordsAMixedBatchOnlyWhereTheLeaseIsHeld) {
                   .ok());
   auto state_of = [&](const std::string& id) {
     return QueryInt(
-        app_, absl::StrCat("SELECT state FROM pantau_outbox WHERE id = '", id,
-                           "'"));
+        app_,
+        absl::StrCat("SELECT state FROM pantau_outbox WHERE id = '", id, "'"));
   };
   EXPECT_EQ(state_of(ids[0]), 1);
   EXPECT_EQ(state_of(ids[1]), 0);
@@ -331,11 +331,11 @@ TEST_F(SqliteStoreTest, CompleteRecordsAMixedBatchOnlyWhereTheLeaseIsHeld) {
   EXPECT_EQ(state_of(ids[3]), 0);
   EXPECT_EQ(state_of(ids[4]), 2);
   EXPECT_EQ(state_of(ids[5]), 1);
-  EXPECT_EQ(QueryInt(app_,
-                     absl::StrCat("SELECT attempts FROM pantau_outbox WHERE "
+  EXPECT_EQ(
+      QueryInt(app_, absl::StrCat("SELECT attempts FROM pantau_outbox WHERE "
                                   "id = '",
                                   ids[3], "'")),
-            1);
+      1);
   // The skipped and failed rows are free again; the two r2 has not
   // recorded stay leased to it.
   auto again = store_->Claim("r3", 10, clock_.Now(), absl::Seconds(30));
