@@ -8,11 +8,11 @@
 #include <optional>
 #include <string>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "base/status_macros.h"
+#include "nlohmann/json.hpp"
 
 namespace pantau::outbox {
 namespace {
@@ -56,7 +56,7 @@ class NatsConnection {
     natsOptions_Destroy(opts);
   }
   static absl::StatusOr<std::unique_ptr<NatsConnection>> Open(
-      const NatsOptions& o, jsPubAckHandler ack, void* closure) {
+      const NatsOptions& o) {
     auto c = std::make_unique<NatsConnection>();
     natsStatus s = natsOptions_Create(&c->opts);
     if (s == NATS_OK) s = natsOptions_SetURL(c->opts, o.url.c_str());
@@ -75,9 +75,6 @@ class NatsConnection {
     jsOptions jo;
     jsOptions_Init(&jo);
     jo.Wait = absl::ToInt64Milliseconds(o.timeout);
-    jo.PublishAsync.AckHandler = ack;
-    jo.PublishAsync.AckHandlerClosure = closure;
-    jo.PublishAsync.MaxPending = 4096;
     s = natsConnection_JetStream(&c->js, c->nc, &jo);
     if (s != NATS_OK) return NatsError(s, "jetstream context");
     if (!o.stream.empty()) PANTAU_RETURN_IF_ERROR(c->EnsureStream(o));
@@ -112,34 +109,68 @@ class NatsConnection {
   jsCtx* js = nullptr;
 };
 
+// The publishing side sends plain publishes with a reply subject of its own
+// (`<inbox>.<n>`) and reads JetStream's acks from one synchronous
+// subscription on `<inbox>.*`, instead of libnats' js_PublishMsgAsync. That
+// one kept a hash entry and a copied reply subject per message and handed
+// each ack to a callback thread; with the Nats-Msg-Id header set twice (once
+// by us, once by the library) it made ~38 allocations per relayed message,
+// and glibc malloc was the relay's largest cost in a profile.
 struct NatsTransport::State {
   absl::Mutex publish_mu;  // one batch at a time
-  absl::Mutex mu;
-  // Results of the current batch by message id, filled by the ack handler.
-  absl::flat_hash_map<std::string, absl::Status> acks ABSL_GUARDED_BY(mu);
   std::unique_ptr<NatsConnection> conn;
+  std::string inbox;
+  natsSubscription* acks = nullptr;  // on `<inbox>.*`
+  // Reply numbers of the current batch start here; an ack outside the
+  // batch (a late one from an earlier, timed-out batch) is ignored.
+  uint64_t next_reply ABSL_GUARDED_BY(publish_mu) = 0;
+  ~State() { natsSubscription_Destroy(acks); }
 };
 
 namespace {
 
-// Runs on the connection's thread for every publish ack or failure.
-void OnPublishAck(jsCtx* js, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae,
-                  void* closure) {
-  auto* state = static_cast<NatsTransport::State*>(closure);
-  const char* id = nullptr;
-  if (natsMsgHeader_Get(msg, kMsgIdHeader, &id) == NATS_OK && id != nullptr) {
-    absl::Status s;
-    if (pae != nullptr) {
-      s = NatsError(pae->Err, "publish ack", pae->ErrCode);
-      if (pae->ErrText != nullptr) {
-        s = absl::Status(s.code(),
-                         absl::StrCat(s.message(), ": ", pae->ErrText));
-      }
+// The result of a JetStream publish ack: `{"stream":"S","seq":N}` (with
+// `"duplicate":true` for a message the stream already had) is a success,
+// `{"error":{...}}` a refusal; an empty body with a `Status` header is the
+// server saying nobody took the publish (503: no stream on the subject).
+absl::Status PublishAckStatus(natsMsg* ack) {
+  std::string_view body(
+      natsMsg_GetData(ack) == nullptr ? "" : natsMsg_GetData(ack),
+      natsMsg_GetDataLength(ack));
+  if (body.empty()) {
+    const char* status = nullptr;
+    if (natsMsgHeader_Get(ack, "Status", &status) != NATS_OK ||
+        status == nullptr) {
+      status = "none";
     }
-    absl::MutexLock lock(&state->mu);
-    state->acks[id] = std::move(s);
+    return absl::UnavailableError(absl::StrCat(
+        "nats: publish ack: status ", status,
+        std::string_view(status) == "503" ? " (no stream for the subject)"
+                                          : ""));
   }
-  natsMsg_Destroy(msg);
+  // The common case without a JSON parser: an ack names the stream and the
+  // sequence and has no error.
+  if (body.find("\"error\"") == std::string_view::npos &&
+      body.find("\"seq\"") != std::string_view::npos) {
+    return absl::OkStatus();
+  }
+  nlohmann::json j = nlohmann::json::parse(body.begin(), body.end(), nullptr,
+                                           /*allow_exceptions=*/false);
+  std::string text = "unexpected publish ack";
+  if (!j.is_discarded() && j.is_object() && j.contains("error") &&
+      j["error"].is_object()) {
+    const nlohmann::json& e = j["error"];
+    text =
+        absl::StrCat("jetstream error ",
+                     e.contains("err_code") && e["err_code"].is_number_integer()
+                         ? absl::StrCat(e["err_code"].get<int64_t>())
+                         : "?",
+                     ": ",
+                     e.contains("description") && e["description"].is_string()
+                         ? e["description"].get<std::string>()
+                         : "");
+  }
+  return absl::InternalError(absl::StrCat("nats: publish ack: ", text));
 }
 
 }  // namespace
@@ -147,8 +178,19 @@ void OnPublishAck(jsCtx* js, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae,
 absl::StatusOr<std::unique_ptr<NatsTransport>> NatsTransport::Connect(
     const NatsOptions& options) {
   auto state = std::make_unique<State>();
-  PANTAU_ASSIGN_OR_RETURN(
-      state->conn, NatsConnection::Open(options, &OnPublishAck, state.get()));
+  PANTAU_ASSIGN_OR_RETURN(state->conn, NatsConnection::Open(options));
+  natsInbox* inbox = nullptr;
+  natsStatus s = natsInbox_Create(&inbox);
+  if (s != NATS_OK) return NatsError(s, "inbox");
+  state->inbox = inbox;
+  natsInbox_Destroy(inbox);
+  s = natsConnection_SubscribeSync(&state->acks, state->conn->nc,
+                                   absl::StrCat(state->inbox, ".*").c_str());
+  if (s != NATS_OK) return NatsError(s, "subscribe to publish acks");
+  // A batch's acks queue here while it is still being published; the
+  // default limit (65536 messages) would drop acks of a batch that large.
+  s = natsSubscription_SetPendingLimits(state->acks, -1, -1);
+  if (s != NATS_OK) return NatsError(s, "publish ack limits");
   return std::unique_ptr<NatsTransport>(new NatsTransport(std::move(state)));
 }
 
@@ -159,22 +201,24 @@ NatsTransport::~NatsTransport() = default;
 
 std::vector<absl::Status> NatsTransport::Publish(
     const std::vector<Message>& batch, absl::Duration timeout) {
-  absl::MutexLock publish_lock(&state_->publish_mu);
-  {
-    absl::MutexLock lock(&state_->mu);
-    state_->acks.clear();
-  }
-  jsCtx* js = state_->conn->js;
+  State& st = *state_;
+  absl::MutexLock publish_lock(&st.publish_mu);
+  const absl::Time deadline = absl::Now() + timeout;
+  const uint64_t base = st.next_reply;
+  st.next_reply += batch.size();
   std::vector<absl::Status> out(batch.size());
-  std::vector<bool> sent(batch.size(), false);
-  jsPubOptions po;
-  jsPubOptions_Init(&po);
-  po.MaxWait = std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout));
+  // 0: not sent (out[i] says why), 1: waiting for its ack, 2: acked.
+  std::vector<uint8_t> state(batch.size(), 0);
+  size_t waiting = 0;
+  std::string reply = st.inbox + ".";
+  const size_t reply_prefix = reply.size();
   for (size_t i = 0; i < batch.size(); ++i) {
     const Message& m = batch[i];
+    reply.resize(reply_prefix);
+    absl::StrAppend(&reply, base + i);
     natsMsg* msg = nullptr;
     natsStatus s =
-        natsMsg_Create(&msg, m.topic.c_str(), nullptr, m.payload.data(),
+        natsMsg_Create(&msg, m.topic.c_str(), reply.c_str(), m.payload.data(),
                        static_cast<int>(m.payload.size()));
     for (const auto& [k, v] : m.headers) {
       if (s == NATS_OK) s = natsMsgHeader_Set(msg, k.c_str(), v.c_str());
@@ -185,36 +229,60 @@ std::vector<absl::Status> NatsTransport::Publish(
     if (s == NATS_OK) s = natsMsgHeader_Set(msg, kTypeHeader, m.type.c_str());
     if (s == NATS_OK)
       s = natsMsgHeader_Set(msg, kCreatedHeader, created.c_str());
-    po.MsgId = m.id.c_str();
-    if (s == NATS_OK) s = js_PublishMsgAsync(js, &msg, &po);
-    natsMsg_Destroy(msg);  // no-op when the library took it
+    if (s == NATS_OK) s = natsConnection_PublishMsg(st.conn->nc, msg);
+    natsMsg_Destroy(msg);
     if (s != NATS_OK) {
       out[i] = NatsError(s, absl::StrCat("publish to ", m.topic));
     } else {
-      sent[i] = true;
+      state[i] = 1;
+      ++waiting;
     }
   }
-  jsPubOptions wait;
-  jsPubOptions_Init(&wait);
-  wait.MaxWait = po.MaxWait;
-  natsStatus s = js_PublishAsyncComplete(js, &wait);
-  if (s != NATS_OK) {
-    // Take back whatever is still unacknowledged; late acks are dropped.
-    natsMsgList pending{};
-    if (js_PublishAsyncGetPendingList(&pending, js) == NATS_OK) {
-      natsMsgList_Destroy(&pending);
+  const size_t number_at = st.inbox.size() + 1;
+  // libnats' NextMsg answers a "no responders" status (503: no stream on
+  // the subject) with NATS_NO_RESPONDERS and drops the message, so which
+  // publish it answered is lost. Every publish gets exactly one answer,
+  // though: once the 503s account for all that still wait, those are the
+  // ones.
+  size_t no_responders = 0;
+  while (waiting > no_responders) {
+    int64_t left_ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+    if (left_ms <= 0) break;
+    natsMsg* ack = nullptr;
+    natsStatus s = natsSubscription_NextMsg(&ack, st.acks, left_ms);
+    if (s == NATS_NO_RESPONDERS) {
+      ++no_responders;
+      continue;
     }
+    if (s != NATS_OK) break;  // timeout, or the connection is gone
+    std::string_view subject = natsMsg_GetSubject(ack);
+    uint64_t n = 0;
+    if (subject.size() > number_at &&
+        absl::SimpleAtoi(absl::string_view(subject.data() + number_at,
+                                           subject.size() - number_at),
+                         &n) &&
+        n >= base && n - base < batch.size() && state[n - base] == 1) {
+      out[n - base] = PublishAckStatus(ack);
+      state[n - base] = 2;
+      --waiting;
+    }
+    natsMsg_Destroy(ack);
   }
-  absl::MutexLock lock(&state_->mu);
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (!sent[i]) continue;
-    auto it = state_->acks.find(batch[i].id);
-    if (it == state_->acks.end()) {
-      out[i] = absl::DeadlineExceededError(
-          absl::StrCat("nats: no publish ack for ", batch[i].id, " within ",
-                       absl::FormatDuration(timeout)));
+    if (state[i] != 1) continue;
+    if (waiting == no_responders) {
+      out[i] = absl::UnavailableError(
+          absl::StrCat("nats: publish to ", batch[i].topic,
+                       ": no responders (status 503: no stream for the "
+                       "subject)"));
     } else {
-      out[i] = it->second;
+      out[i] = absl::DeadlineExceededError(absl::StrCat(
+          "nats: no publish ack for ", batch[i].id, " within ",
+          absl::FormatDuration(timeout),
+          no_responders > 0
+              ? absl::StrCat(" (", no_responders,
+                             " of this batch's publishes had no responders)")
+              : ""));
     }
   }
   return out;
@@ -372,8 +440,7 @@ absl::StatusOr<std::string> FindConsumerStream(
 absl::StatusOr<std::unique_ptr<NatsSource>> NatsSource::Connect(
     const NatsOptions& options, const NatsSourceOptions& source) {
   auto state = std::make_unique<State>();
-  PANTAU_ASSIGN_OR_RETURN(state->conn,
-                          NatsConnection::Open(options, nullptr, nullptr));
+  PANTAU_ASSIGN_OR_RETURN(state->conn, NatsConnection::Open(options));
   jsSubOptions so;
   jsSubOptions_Init(&so);
   so.Config.AckWait = absl::ToInt64Nanoseconds(source.ack_wait);

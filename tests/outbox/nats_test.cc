@@ -101,6 +101,52 @@ TEST_F(NatsTest, RepublishedIdIsDroppedByTheStream) {
   EXPECT_TRUE(more->empty());
 }
 
+// Each message of a batch gets its own ack: a refusal or a subject without
+// a stream fails that message alone, at once rather than at the timeout.
+TEST_F(NatsTest, PublishReportsEachMessagesAckOnItsOwn) {
+  auto transport = NatsTransport::Connect(options_);
+  ASSERT_TRUE(transport.ok()) << transport.status();
+  // A stream that refuses a second message.
+  {
+    natsConnection* nc = nullptr;
+    ASSERT_EQ(natsConnection_ConnectTo(&nc, server_->url().c_str()), NATS_OK);
+    jsCtx* js = nullptr;
+    ASSERT_EQ(natsConnection_JetStream(&js, nc, nullptr), NATS_OK);
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    cfg.Name = "LIMITED";
+    const char* subjects[] = {"limited.>"};
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    cfg.MaxMsgs = 1;
+    cfg.Discard = js_DiscardNew;
+    jsStreamInfo* si = nullptr;
+    ASSERT_EQ(js_AddStream(&si, js, &cfg, nullptr, nullptr), NATS_OK);
+    jsStreamInfo_Destroy(si);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+  }
+  Message ok1 = Msg("k", "1"), full1 = Msg("k", "2"), nowhere = Msg("k", "3"),
+          full2 = Msg("k", "4"), ok2 = Msg("k", "5");
+  full1.topic = full2.topic = "limited.x";
+  nowhere.topic = "nowhere.x";
+  absl::Time start = absl::Now();
+  auto r = (*transport)
+               ->Publish({ok1, full1, nowhere, full2, ok2}, absl::Seconds(20));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  ASSERT_EQ(r.size(), 5u);
+  EXPECT_TRUE(r[0].ok()) << r[0];
+  EXPECT_TRUE(r[1].ok()) << r[1];  // the stream's one message
+  EXPECT_EQ(r[2].code(), absl::StatusCode::kUnavailable) << r[2];
+  EXPECT_NE(r[2].message().find("503"), std::string::npos) << r[2];
+  EXPECT_EQ(r[3].code(), absl::StatusCode::kInternal) << r[3];
+  EXPECT_NE(r[3].message().find("jetstream error"), std::string::npos) << r[3];
+  EXPECT_TRUE(r[4].ok()) << r[4];
+  // The next batch is not confused by anything left from this one.
+  auto again = (*transport)->Publish({Msg("k", "6")}, absl::Seconds(5));
+  EXPECT_TRUE(again[0].ok()) << again[0];
+}
+
 TEST_F(NatsTest, PublishFailsWhileServerIsDownAndRecoversAfterRestart) {
   auto transport = NatsTransport::Connect(options_);
   ASSERT_TRUE(transport.ok()) << transport.status();

@@ -4,7 +4,9 @@
 // Publishing sends each message to subject = topic with `Nats-Msg-Id` =
 // message id, so the stream drops a republished duplicate within its
 // duplicate window, and waits for JetStream's publish ack: only an acked
-// message counts as delivered. The key, type and created_at travel in the
+// message counts as delivered. A batch is published at once, with reply
+// subjects of the transport's own inbox, and its acks are read from one
+// subscription: no callback thread, no per-message bookkeeping in libnats. The key, type and created_at travel in the
 // `Pantau-Key`, `Pantau-Type` and `Pantau-Created-At` headers; the
 // message's own headers (traceparent included) travel as they are.
 //
@@ -62,7 +64,7 @@ class NatsTransport : public Transport {
   std::vector<absl::Status> Publish(const std::vector<Message>& batch,
                                     absl::Duration timeout) override;
 
-  struct State;  // shared with the ack callback
+  struct State;
 
  private:
   explicit NatsTransport(std::unique_ptr<State> state);
