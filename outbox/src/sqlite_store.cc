@@ -141,11 +141,10 @@ absl::Status ReadMessage(sqlite3_stmt* q, Message& m) {
   m.key = text(3);
   m.type = text(4);
   m.payload = text(5);
-  // "{}" is what EncodeHeaders writes for no headers: skip the parser.
   const char* h = reinterpret_cast<const char*>(sqlite3_column_text(q, 6));
-  int hn = sqlite3_column_bytes(q, 6);
-  if (h != nullptr && !(hn == 2 && h[0] == '{' && h[1] == '}')) {
-    PANTAU_ASSIGN_OR_RETURN(m.headers, DecodeHeaders(std::string_view(h, hn)));
+  if (h != nullptr) {
+    PANTAU_ASSIGN_OR_RETURN(m.headers, DecodeHeaders(std::string_view(
+                                           h, sqlite3_column_bytes(q, 6))));
   }
   m.created_at = absl::FromUnixMillis(sqlite3_column_int64(q, 7));
   return absl::OkStatus();
