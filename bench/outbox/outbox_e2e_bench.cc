@@ -10,7 +10,8 @@
 //                    [--warmup=2000] [--retention=0 (delete delivered
 //                    rows at delivery instead of keeping them 24 h)]
 //                    [--fetch_ms=200 (consumer fetch timeout; it returns
-//                    as soon as messages arrive)]
+//                    as soon as messages arrive)] [--relay_batch=512]
+//                    [--consumer_batch=256]
 //
 // Pipeline (all in this process, each stage on its own threads and
 // connections): producer transactions insert an `orders` row and enqueue
@@ -65,6 +66,8 @@ struct Flags {
   // deleted at delivery (--retention=0).
   bool keep_delivered = true;
   int fetch_ms = 200;
+  int relay_batch = 512;
+  int consumer_batch = 256;
 };
 
 Flags Parse(int argc, char** argv) {
@@ -85,6 +88,8 @@ Flags Parse(int argc, char** argv) {
     if (k == "--producers") f.producers = std::stoi(v);
     if (k == "--retention") f.keep_delivered = v != "0";
     if (k == "--fetch_ms") f.fetch_ms = std::stoi(v);
+    if (k == "--relay_batch") f.relay_batch = std::stoi(v);
+    if (k == "--consumer_batch") f.consumer_batch = std::stoi(v);
   }
   return f;
 }
@@ -345,7 +350,9 @@ int Main(int argc, char** argv) {
       std::vector<int64_t> local;
       auto record = [&](const Message& m) {
         int64_t id = 0, sent = 0;
-        sscanf(m.payload.c_str(), "%ld %ld", &id, &sent);
+        char* end = nullptr;
+        id = strtoll(m.payload.c_str(), &end, 10);
+        sent = strtoll(end, nullptr, 10);
         int64_t now = NowNs();
         if (id >= f.warmup) {
           local.push_back(now - sent);
@@ -370,7 +377,7 @@ int Main(int argc, char** argv) {
       }
       auto effect_id = [](const Message& m) {
         int64_t id = 0;
-        sscanf(m.payload.c_str(), "%ld", &id);
+        id = strtoll(m.payload.c_str(), nullptr, 10);
         return id;
       };
       auto pg_handler = [&](PGconn* c, const Message& m) {
@@ -422,7 +429,7 @@ int Main(int argc, char** argv) {
         return r;
       };
       Consumer consumer(source->get(), "bench", single,
-                        {.batch_size = 256,
+                        {.batch_size = f.consumer_batch,
                          .fetch_timeout = absl::Milliseconds(f.fetch_ms),
                          .retry_delay = absl::Milliseconds(100)},
                         batch);
@@ -452,7 +459,7 @@ int Main(int argc, char** argv) {
         std::move(*NatsTransport::Connect(nopts)), &times));
     RelayOptions o;
     o.relay_id = absl::StrCat("relay", r);
-    o.batch_size = 512;
+    o.batch_size = f.relay_batch;
     if (!f.keep_delivered) o.retention = absl::ZeroDuration();
     // SQLite has no NOTIFY: a short idle poll bounds the added latency.
     o.poll_interval = pg ? absl::Milliseconds(200) : absl::Milliseconds(5);
