@@ -220,12 +220,31 @@ $fn$;
 // The message columns of `t` (pantau_outbox_message), then attempts,
 // next_attempt_at and last_error, in the order ReadRow expects them.
 constexpr char kMessageColumns[] =
-    "t.seq, t.id::text, t.topic, t.key, t.type, t.payload, t.headers, "
+    "t.seq, t.id, t.topic, t.key, t.type, t.payload, t.headers, "
     "t.created_at, ";
+
+// A binary uuid (16 bytes) as canonical lowercase text, as uuid_out writes
+// it; formatted here rather than by the server for every claimed row.
+absl::StatusOr<std::string> UuidText(const PGresult* r, int row, int col) {
+  if (PQgetlength(r, row, col) != 16) {
+    return absl::DataLossError("outbox: a message id is not a 16-byte uuid");
+  }
+  const auto* b =
+      reinterpret_cast<const unsigned char*>(PQgetvalue(r, row, col));
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  int o = 0;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++o;  // the dashes
+    out[o++] = kHex[b[i] >> 4];
+    out[o++] = kHex[b[i] & 15];
+  }
+  return out;
+}
 
 absl::StatusOr<Message> ReadRow(const PGresult* r, int i) {
   Message m;
-  m.id = PgBytes(r, i, 1);
+  PANTAU_ASSIGN_OR_RETURN(m.id, UuidText(r, i, 1));
   m.topic = PgBytes(r, i, 2);
   m.key = PgBytes(r, i, 3);
   m.type = PgBytes(r, i, 4);
@@ -455,23 +474,24 @@ absl::Status PgStore::ReadPartitions(const std::vector<int>& parts, int limit,
   if (parts.empty() || limit <= 0) return absl::OkStatus();
   // This statement's snapshot is taken after the locks above were granted,
   // so it sees everything the partitions' previous holder committed.
-  // s: the partitions' earliest pending rows, due or not; a key's rows in
-  // s are a prefix of its pending rows (one partition holds all of them).
-  // b: a key is blocked from its first row that is not due (a failed
-  // message waiting for its retry, or a row leased by a version 1 relay)
-  // on, so a failure holds back exactly the later messages of its key.
+  // s: the partitions' earliest pending rows, due or not, in seq order; a
+  // key's rows in s are a prefix of its pending rows (one partition holds
+  // all of them). A key is blocked from its first row that is not due (a
+  // failed message waiting for its retry, or a row leased by a version 1
+  // relay) on, so a failure holds back exactly the later messages of its
+  // key. That walk is done here rather than with a window function
+  // partitioned by key: the window sorted every claim's rows by their text
+  // key (under the database's collation) and then by seq again, for the
+  // rare batch in which some row is not due.
   static const std::string kSql = absl::StrCat(
-      "WITH s AS (SELECT seq, key, attempts, next_attempt_at, last_error, "
+      "WITH s AS (SELECT seq, attempts, next_attempt_at, last_error, "
       "v1_lease_until FROM pantau_outbox_pending WHERE part = "
-      "ANY($3::int[]) ORDER BY seq LIMIT $2), "
-      "b AS (SELECT seq, attempts, next_attempt_at, last_error, "
-      "bool_or(next_attempt_at > $1 OR v1_lease_until > $1) OVER (PARTITION "
-      "BY key ORDER BY seq) AS blocked FROM s) "
+      "ANY($3::int[]) ORDER BY seq LIMIT $2) "
       "SELECT ",
       kMessageColumns,
-      "b.attempts, b.next_attempt_at, b.last_error FROM b "
-      "JOIN pantau_outbox_message t ON t.seq = b.seq "
-      "WHERE NOT b.blocked ORDER BY b.seq");
+      "s.attempts, s.next_attempt_at, s.last_error, "
+      "s.next_attempt_at > $1 OR s.v1_lease_until > $1 FROM s "
+      "JOIN pantau_outbox_message t ON t.seq = s.seq ORDER BY s.seq");
   std::string at = Ms(now), lim = absl::StrCat(limit);
   std::string arr = absl::StrCat("{", absl::StrJoin(parts, ","), "}");
   PANTAU_ASSIGN_OR_RETURN(
@@ -479,7 +499,18 @@ absl::Status PgStore::ReadPartitions(const std::vector<int>& parts, int limit,
       PgExec(conn_, kSql.c_str(), {{at}, {lim}, {arr}}, /*binary=*/true));
   int n = PQntuples(r.get());
   out->reserve(out->size() + n);
+  absl::flat_hash_set<std::string> blocked;
   for (int i = 0; i < n; ++i) {
+    bool not_due = PQgetvalue(r.get(), i, 11)[0] != 0;
+    if (not_due || !blocked.empty()) {
+      absl::string_view key(PQgetvalue(r.get(), i, 3),
+                            PQgetlength(r.get(), i, 3));
+      if (not_due) {
+        blocked.emplace(key);
+        continue;
+      }
+      if (blocked.contains(key)) continue;
+    }
     PANTAU_ASSIGN_OR_RETURN(Message m, ReadRow(r.get(), i));
     claimed_seq_[m.id] = PgInt8(r.get(), i, 0);
     out->push_back(std::move(m));
