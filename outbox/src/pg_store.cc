@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/numeric/int128.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -223,6 +224,41 @@ constexpr char kMessageColumns[] =
     "t.seq, t.id, t.topic, t.key, t.type, t.payload, t.headers, "
     "t.created_at, ";
 
+// The 16 bytes of a UUID in text form (hex digits, hyphens skipped); false
+// if it is not one.
+bool UuidBytes(std::string_view text, char raw[16]) {
+  int n = 0;
+  for (char c : text) {
+    if (c == '-') continue;
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
+    if (d < 0 || n >= 32) return false;
+    if (n % 2 == 0) {
+      raw[n / 2] = static_cast<char>(d << 4);
+    } else {
+      raw[n / 2] = static_cast<char>(raw[n / 2] | d);
+    }
+    ++n;
+  }
+  return n == 32;
+}
+
+absl::uint128 UuidKey(const char raw[16]) {
+  uint64_t hi, lo;
+  memcpy(&hi, raw, 8);
+  memcpy(&lo, raw + 8, 8);
+  return absl::MakeUint128(hi, lo);
+}
+
+// The key claimed_seq_ files a message id under; 0 for a malformed id
+// (which no claimed message has).
+absl::uint128 ClaimKey(std::string_view id) {
+  char raw[16];
+  return UuidBytes(id, raw) ? UuidKey(raw) : absl::uint128(0);
+}
+
 // A binary uuid (16 bytes) as canonical lowercase text, as uuid_out writes
 // it; formatted here rather than by the server for every claimed row.
 absl::StatusOr<std::string> UuidText(const PGresult* r, int row, int col) {
@@ -424,7 +460,8 @@ absl::StatusOr<std::vector<Message>> PgStore::Claim(std::string_view owner,
       if (first > 0 && out.size() > first) {
         std::sort(out.begin(), out.end(),
                   [&](const Message& a, const Message& b) {
-                    return claimed_seq_[a.id] < claimed_seq_[b.id];
+                    return claimed_seq_[ClaimKey(a.id)] <
+                           claimed_seq_[ClaimKey(b.id)];
                   });
       }
     }
@@ -512,7 +549,7 @@ absl::Status PgStore::ReadPartitions(const std::vector<int>& parts, int limit,
       if (blocked.contains(key)) continue;
     }
     PANTAU_ASSIGN_OR_RETURN(Message m, ReadRow(r.get(), i));
-    claimed_seq_[m.id] = PgInt8(r.get(), i, 0);
+    claimed_seq_[UuidKey(PQgetvalue(r.get(), i, 1))] = PgInt8(r.get(), i, 0);
     out->push_back(std::move(m));
   }
   return absl::OkStatus();
@@ -541,7 +578,7 @@ absl::Status PgStore::Complete(std::string_view owner,
   std::vector<const Outcome*> failed;
   for (const Outcome& o : outcomes) {
     if (o.delivered) {
-      auto it = claimed_seq_.find(o.id);
+      auto it = claimed_seq_.find(ClaimKey(o.id));
       if (it != claimed_seq_.end()) delivered.push_back(it->second);
     } else if (!o.skipped) {
       failed.push_back(&o);
@@ -777,22 +814,7 @@ class BinaryArray {
   // Adds a UUID given in its text form; false if it is not one.
   bool AddUuid(std::string_view text) {
     char raw[16];
-    int n = 0;
-    for (char c : text) {
-      if (c == '-') continue;
-      int d = c >= '0' && c <= '9'   ? c - '0'
-              : c >= 'a' && c <= 'f' ? c - 'a' + 10
-              : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                     : -1;
-      if (d < 0 || n >= 32) return false;
-      if (n % 2 == 0) {
-        raw[n / 2] = static_cast<char>(d << 4);
-      } else {
-        raw[n / 2] = static_cast<char>(raw[n / 2] | d);
-      }
-      ++n;
-    }
-    if (n != 32) return false;
+    if (!UuidBytes(text, raw)) return false;
     Add(std::string_view(raw, 16));
     return true;
   }

@@ -126,7 +126,6 @@ std::vector<Outcome> Relay::Publish(std::vector<Message> batch,
   for (size_t i = 0; i < batch.size(); ++i) {
     const Message& m = batch[i];
     Outcome o;
-    o.id = m.id;
     if (skipped[i]) {
       o.skipped = true;
     } else if (results[i].ok()) {
@@ -151,6 +150,8 @@ std::vector<Outcome> Relay::Publish(std::vector<Message> batch,
                     {"error", o.error}});
       }
     }
+    // The batch is not used after this: its ids move into the outcomes.
+    o.id = std::move(batch[i].id);
     outcomes.push_back(std::move(o));
   }
   return outcomes;

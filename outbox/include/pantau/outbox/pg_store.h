@@ -22,6 +22,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/numeric/int128.h"
 #include "absl/status/statusor.h"
 #include "base/time.h"
 #include "pantau/outbox/message.h"
@@ -91,8 +92,9 @@ class PgStore : public RelayStore {
   // How many partitions a claim takes first: half, so two relays share.
   int share_ = (kPgPartitions + 1) / 2;
   int next_part_ = 0;  // where the next claim starts trying
-  // The seq of each message of the open claim, by id, for Complete.
-  absl::flat_hash_map<std::string, int64_t> claimed_seq_;
+  // The seq of each message of the open claim, by the id's 128 bits, for
+  // Complete.
+  absl::flat_hash_map<absl::uint128, int64_t> claimed_seq_;
 };
 
 // Writes messages on the application's connection inside its open
