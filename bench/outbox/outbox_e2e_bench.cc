@@ -315,6 +315,8 @@ int Main(int argc, char** argv) {
   SetInstrumentation(&counters);
   std::atomic<int> produced{0};
   std::atomic<int> consumed{0};
+  // Fetches that returned messages, and how many they returned.
+  std::atomic<int64_t> fetches{0}, fetched{0};
   std::atomic<int64_t> first_measured_ns{0}, last_ns{0};
   absl::Mutex lat_mu;
   std::vector<int64_t> latencies;
@@ -433,7 +435,13 @@ int Main(int argc, char** argv) {
                          .fetch_timeout = absl::Milliseconds(f.fetch_ms),
                          .retry_delay = absl::Milliseconds(100)},
                         batch);
-      while (!stop.load()) consumer.PollOnce().IgnoreError();
+      while (!stop.load()) {
+        absl::StatusOr<int> n = consumer.PollOnce();
+        if (n.ok() && *n > 0) {
+          fetches.fetch_add(1);
+          fetched.fetch_add(*n);
+        }
+      }
       absl::MutexLock lock(&lat_mu);
       latencies.insert(latencies.end(), local.begin(), local.end());
       sqlite3_finalize(effect);
@@ -583,6 +591,9 @@ int Main(int argc, char** argv) {
   SetInstrumentation(nullptr);
 
   std::sort(latencies.begin(), latencies.end());
+  fprintf(stderr, "consumer fetches=%lld (%.1f messages each)\n",
+          static_cast<long long>(fetches.load()),
+          fetched.load() / std::max<double>(1, fetches.load()));
   fprintf(stderr,
           "relay rounds=%lld claim=%.0fms publish=%.0fms complete=%.0fms "
           "(summed over relays)\n",

@@ -738,6 +738,8 @@ CREATE VIEW pantau_outbox AS
   exec("SELECT setval('pantau_outbox_seq_seq', 7)");
   exec("INSERT INTO pantau_outbox_delivered VALUES (1, 5000)");
   exec("INSERT INTO pantau_outbox_dead VALUES (7, 5, 'gone', 6000)");
+  const std::string seen_id = "00000000-0000-7000-8000-0000000000aa";
+  exec("INSERT INTO pantau_inbox VALUES ('billing', '" + seen_id + "', 4000)");
   // seq 3 leased by a version 1 relay until 150000; seq 6 waits for its
   // retry until 200000.
   exec(
@@ -773,6 +775,32 @@ CREATE VIEW pantau_outbox AS
   EXPECT_EQ(PQresultStatus(old_claim), PGRES_FATAL_ERROR);
   PQclear(old_claim);
   EXPECT_TRUE(MigratePg(c).ok());  // again: nothing changes
+
+  // Version 5: the delivered row and the inbox record came through the
+  // new indexes (BRIN, byte-order inbox key) and still do their work.
+  EXPECT_EQ(query_int("SELECT count(*) FROM pg_indexes WHERE indexdef LIKE "
+                      "'%USING brin%' AND tablename IN "
+                      "('pantau_outbox_delivered', 'pantau_inbox')"),
+            2);
+  EXPECT_EQ(query_int("SELECT count(*) FROM information_schema.columns "
+                      "WHERE table_name = 'pantau_inbox' AND "
+                      "collation_name = 'C'"),
+            2);
+  EXPECT_EQ(query_int("SELECT delivered_at FROM pantau_outbox WHERE seq = 1 "
+                      "AND state = 1"),
+            5000);
+  {
+    PgInbox inbox(c, "billing");
+    Message again;
+    again.id = seen_id;
+    auto r = inbox.Process(
+        again, [](PGconn*, const Message&) { return absl::OkStatus(); });
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(*r, InboxResult::kDuplicate);
+  }
+  EXPECT_EQ(*(*store)->CleanupInbox(absl::FromUnixMillis(4001)), 1);
+  EXPECT_EQ(*(*store)->CleanupDelivered(absl::FromUnixMillis(5001)), 1);
+  EXPECT_EQ(query_int("SELECT count(*) FROM pantau_outbox WHERE seq = 1"), 0);
 
   auto payloads = [](const std::vector<Message>& batch) {
     std::vector<std::string> got;

@@ -36,7 +36,7 @@ namespace pantau::outbox {
 // indexes. Idempotent; concurrent callers serialise on an advisory lock.
 // Precondition: no transaction open on `conn`.
 absl::Status MigratePg(PGconn* conn);
-inline constexpr int kPgSchemaVersion = 4;
+inline constexpr int kPgSchemaVersion = 5;
 // Pending messages are split by hash(key) into this many partitions; a
 // claim locks whole partitions (see PgStore). Fixed by the schema, since
 // every producer and relay must map a key to the same partition.
@@ -80,9 +80,11 @@ class PgStore : public RelayStore {
                                                   int k,
                                                   const std::vector<int>& held,
                                                   int with_work_in);
-  // Appends up to `limit` claimable messages of `parts` to `out`.
+  // Appends up to `limit` claimable messages of `parts` to `out`, and
+  // their seqs to `seqs`.
   absl::Status ReadPartitions(const std::vector<int>& parts, int limit,
-                              absl::Time now, std::vector<Message>* out);
+                              absl::Time now, std::vector<Message>* out,
+                              std::vector<int64_t>* seqs);
 
   std::string conninfo_;
   PGconn* conn_;
