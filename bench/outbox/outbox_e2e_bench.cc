@@ -287,6 +287,7 @@ int Main(int argc, char** argv) {
     for (const std::string& db : {producer_db, consumer_db}) {
       PGconn* c = PQconnectdb(db.c_str());
       if (!MigratePg(c).ok()) return 1;
+      if (getenv("EXTRA_PG")) Sql(c, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
       Sql(c, "CREATE TABLE orders (id BIGINT PRIMARY KEY)");
       Sql(c, "CREATE TABLE effects (id BIGINT NOT NULL)");
       PQfinish(c);
@@ -584,6 +585,16 @@ int Main(int argc, char** argv) {
     absl::SleepFor(absl::Milliseconds(20));
   }
   CpuSnapshot cpu_end = TakeCpu(postmaster);
+  if (pg && getenv("EXTRA_PG")) {
+    for (const std::string& db : {producer_db, consumer_db}) {
+      PGconn* c = PQconnectdb(db.c_str());
+      PGresult* r = PQexec(c, "SELECT round(total_exec_time::numeric,0), calls, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 150) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 14");
+      for (int i = 0; i < PQntuples(r); ++i) fprintf(stderr, "%8s ms %7s calls %8s rows  %s\n", PQgetvalue(r,i,0), PQgetvalue(r,i,1), PQgetvalue(r,i,2), PQgetvalue(r,i,3));
+      if (PQntuples(r) == 0) fprintf(stderr, "pgss: %s\n", PQerrorMessage(c));
+      PQclear(r);
+      PQfinish(c);
+    }
+  }
   stop.store(true);
   for (auto& r : relays) r->Stop();
   for (auto& t : threads) t.join();
