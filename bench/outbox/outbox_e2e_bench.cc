@@ -11,7 +11,8 @@
 //                    rows at delivery instead of keeping them 24 h)]
 //                    [--fetch_ms=200 (consumer fetch timeout; it returns
 //                    as soon as messages arrive)] [--relay_batch=512]
-//                    [--consumer_batch=256]
+//                    [--consumer_batch=256] [--pg_statements (print
+//                    PostgreSQL's top statements by execution time)]
 //
 // Pipeline (all in this process, each stage on its own threads and
 // connections): producer transactions insert an `orders` row and enqueue
@@ -68,6 +69,9 @@ struct Flags {
   int fetch_ms = 200;
   int relay_batch = 512;
   int consumer_batch = 256;
+  // Where PostgreSQL's time goes: load pg_stat_statements and print each
+  // database's top statements at the end.
+  bool pg_statements = false;
 };
 
 Flags Parse(int argc, char** argv) {
@@ -90,6 +94,7 @@ Flags Parse(int argc, char** argv) {
     if (k == "--fetch_ms") f.fetch_ms = std::stoi(v);
     if (k == "--relay_batch") f.relay_batch = std::stoi(v);
     if (k == "--consumer_batch") f.consumer_batch = std::stoi(v);
+    if (k == "--pg_statements") f.pg_statements = v != "0";
   }
   return f;
 }
@@ -251,6 +256,30 @@ bool Sql(PGconn* c, const char* sql) {
   return ok;
 }
 
+// The statements that took the most execution time in each database
+// (statements inside functions included), on stderr.
+void PrintTopStatements(const std::vector<std::string>& dbs) {
+  for (const std::string& db : dbs) {
+    PGconn* c = PQconnectdb(db.c_str());
+    PGresult* r = PQexec(
+        c,
+        "SELECT round(total_exec_time::numeric), calls, rows, "
+        "left(regexp_replace(query, '\\s+', ' ', 'g'), 150) "
+        "FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database "
+        "WHERE datname = current_database()) "
+        "ORDER BY total_exec_time DESC LIMIT 12");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+      fprintf(stderr, "pg_stat_statements: %s", PQerrorMessage(c));
+    }
+    for (int i = 0; i < PQntuples(r); ++i) {
+      fprintf(stderr, "%8s ms %7s calls %8s rows  %s\n", PQgetvalue(r, i, 0),
+              PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3));
+    }
+    PQclear(r);
+    PQfinish(c);
+  }
+}
+
 int Main(int argc, char** argv) {
   // Run under `flock /tmp/pantau-bench.lock`, this process inherits the
   // lock's descriptor; servers started here must not, or one orphaned by a
@@ -269,7 +298,10 @@ int Main(int argc, char** argv) {
   testing::ScopedTempDir scoped_dir("outbox_bench");
   const std::string& dir = scoped_dir.path();
   if (pg) {
-    auto p = testing::Postgres::Start();
+    auto p = testing::Postgres::Start(
+        f.pg_statements ? "-c shared_preload_libraries=pg_stat_statements "
+                          "-c pg_stat_statements.track=all"
+                        : "");
     if (!p.ok()) {
       fprintf(stderr, "postgres: %s\n", p.status().ToString().c_str());
       return 1;
@@ -287,7 +319,9 @@ int Main(int argc, char** argv) {
     for (const std::string& db : {producer_db, consumer_db}) {
       PGconn* c = PQconnectdb(db.c_str());
       if (!MigratePg(c).ok()) return 1;
-      if (getenv("EXTRA_PG")) Sql(c, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+      if (f.pg_statements) {
+        Sql(c, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+      }
       Sql(c, "CREATE TABLE orders (id BIGINT PRIMARY KEY)");
       Sql(c, "CREATE TABLE effects (id BIGINT NOT NULL)");
       PQfinish(c);
@@ -585,16 +619,7 @@ int Main(int argc, char** argv) {
     absl::SleepFor(absl::Milliseconds(20));
   }
   CpuSnapshot cpu_end = TakeCpu(postmaster);
-  if (pg && getenv("EXTRA_PG")) {
-    for (const std::string& db : {producer_db, consumer_db}) {
-      PGconn* c = PQconnectdb(db.c_str());
-      PGresult* r = PQexec(c, "SELECT round(total_exec_time::numeric,0), calls, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 150) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 14");
-      for (int i = 0; i < PQntuples(r); ++i) fprintf(stderr, "%8s ms %7s calls %8s rows  %s\n", PQgetvalue(r,i,0), PQgetvalue(r,i,1), PQgetvalue(r,i,2), PQgetvalue(r,i,3));
-      if (PQntuples(r) == 0) fprintf(stderr, "pgss: %s\n", PQerrorMessage(c));
-      PQclear(r);
-      PQfinish(c);
-    }
-  }
+  if (pg && f.pg_statements) PrintTopStatements({producer_db, consumer_db});
   stop.store(true);
   for (auto& r : relays) r->Stop();
   for (auto& t : threads) t.join();

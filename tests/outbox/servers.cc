@@ -171,7 +171,8 @@ std::string NatsServer::url() const {
   return absl::StrCat("nats://127.0.0.1:", port_);
 }
 
-absl::StatusOr<std::unique_ptr<Postgres>> Postgres::Start() {
+absl::StatusOr<std::unique_ptr<Postgres>> Postgres::Start(
+    const std::string& extra_options) {
   std::string bin = kPgBin;
   if (!Executable(bin + "/initdb") || !Executable(bin + "/pg_ctl")) {
     return absl::NotFoundError(
@@ -208,7 +209,8 @@ absl::StatusOr<std::unique_ptr<Postgres>> Postgres::Start() {
                  absl::StrCat("-p ", pg->port_, " -k ", pg->dir_,
                               " -c listen_addresses=127.0.0.1 -c fsync=off"
                               " -c synchronous_commit=off"
-                              " -c max_connections=200"),
+                              " -c max_connections=200 ",
+                              extra_options),
                  "-l", pg->dir_ + "/server.log", "-w", "-t", "30", "start"}),
           log, absl::Seconds(40)));
   if (rc != 0) return absl::InternalError("pg_ctl start failed; see " + log);

@@ -65,7 +65,10 @@ class NatsServer {
 
 class Postgres {
  public:
-  static absl::StatusOr<std::unique_ptr<Postgres>> Start();
+  // `extra_options`: more postgres command-line settings ("-c name=value
+  // ..."), appended to the defaults.
+  static absl::StatusOr<std::unique_ptr<Postgres>> Start(
+      const std::string& extra_options = "");
   ~Postgres();
   // A libpq connection string for a new empty database.
   absl::StatusOr<std::string> NewDatabase();
