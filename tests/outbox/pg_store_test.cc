@@ -489,6 +489,9 @@ TEST_F(PgStoreTest, InboxBatchHandlerSeesOnlyFreshMessagesOnce) {
     m->id = NewMessageId();
     m->payload = p;
   }
+  // Another transport's ids need not be UUIDs: array syntax in one is
+  // just bytes.
+  c.id = "ext-{1,\"2\"}\\";
   int calls = 0;
   // One statement for all effects of the batch.
   auto insert_all = [&](PGconn* conn,
