@@ -36,7 +36,7 @@ namespace pantau::outbox {
 // indexes. Idempotent; concurrent callers serialise on an advisory lock.
 // Precondition: no transaction open on `conn`.
 absl::Status MigratePg(PGconn* conn);
-inline constexpr int kPgSchemaVersion = 5;
+inline constexpr int kPgSchemaVersion = 6;
 // Pending messages are split by hash(key) into this many partitions; a
 // claim locks whole partitions (see PgStore). Fixed by the schema, since
 // every producer and relay must map a key to the same partition.
@@ -71,20 +71,6 @@ class PgStore : public RelayStore {
   PgStore(std::string conninfo, PGconn* conn, PGconn* listen, int wake_fd);
   // Re-establishes a dropped connection (e.g. after a server restart).
   absl::Status EnsureConnected(PGconn* conn, bool listen);
-
-  // Locks up to `k` free partitions (FOR UPDATE SKIP LOCKED) other than
-  // `held`, starting at next_part_; with `with_work_in` > 0 only those
-  // with a message among their earliest `with_work_in` pending rows.
-  // `prefix` runs first in the same round trip.
-  absl::StatusOr<std::vector<int>> LockPartitions(const std::string& prefix,
-                                                  int k,
-                                                  const std::vector<int>& held,
-                                                  int with_work_in);
-  // Appends up to `limit` claimable messages of `parts` to `out`, and
-  // their seqs to `seqs`.
-  absl::Status ReadPartitions(const std::vector<int>& parts, int limit,
-                              absl::Time now, std::vector<Message>* out,
-                              std::vector<int64_t>* seqs);
 
   std::string conninfo_;
   PGconn* conn_;
