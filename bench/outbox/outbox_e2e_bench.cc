@@ -278,6 +278,17 @@ void PrintTopStatements(const std::vector<std::string>& dbs) {
     PQclear(r);
     PQfinish(c);
   }
+  // The WAL the whole cluster wrote (both databases, since its start).
+  PGconn* c = PQconnectdb(dbs.front().c_str());
+  PGresult* r = PQexec(c,
+                       "SELECT wal_records, wal_fpi, "
+                       "pg_size_pretty(wal_bytes) FROM pg_stat_wal");
+  if (PQntuples(r) == 1) {
+    fprintf(stderr, "wal: %s records, %s full-page images, %s\n",
+            PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2));
+  }
+  PQclear(r);
+  PQfinish(c);
 }
 
 int Main(int argc, char** argv) {
