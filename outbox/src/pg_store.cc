@@ -348,6 +348,36 @@ END
 $fn$;
 )sql";
 
+// Version 7 rewrites the enqueue function's insert. The version 4 body was
+// one statement: a CTE over the unnested arrays (referenced twice, so
+// materialized: every payload copied into a tuplestore), the message
+// insert sorted by ordinality with RETURNING, then a hash join of what it
+// returned with the arrays again to insert the pending rows. Now the
+// function takes the batch's sequence values first (after the advisory
+// locks, as before) and inserts both tables straight from the arrays.
+constexpr char kMigrateV6ToV7[] = R"sql(
+CREATE OR REPLACE FUNCTION pantau_outbox_enqueue(
+  p_ids uuid[], p_topics text[], p_keys text[], p_types text[],
+  p_payloads bytea[], p_headers text[], p_created bigint[], p_next bigint[])
+RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_seqs bigint[];
+BEGIN
+  PERFORM pg_advisory_xact_lock(s.h) FROM (SELECT DISTINCT
+    hashtextextended(k, 0) AS h FROM unnest(p_keys) k WHERE k <> ''
+    ORDER BY h) s;
+  v_seqs := ARRAY(SELECT nextval('pantau_outbox_seq_seq')
+                  FROM generate_series(1, cardinality(p_ids)));
+  INSERT INTO pantau_outbox_message (seq, id, topic, key, type, payload,
+      headers, created_at)
+    SELECT * FROM unnest(v_seqs, p_ids, p_topics, p_keys, p_types,
+                         p_payloads, p_headers, p_created);
+  INSERT INTO pantau_outbox_pending (seq, key, next_attempt_at)
+    SELECT * FROM unnest(v_seqs, p_keys, p_next);
+END
+$fn$;
+)sql";
+
 // The message columns of `t` (pantau_outbox_message), then attempts,
 // next_attempt_at and last_error, in the order ReadRow expects them.
 constexpr char kMessageColumns[] =
@@ -485,6 +515,9 @@ absl::Status MigratePg(PGconn* conn) {
     }
     if (version < 6) {
       PANTAU_RETURN_IF_ERROR(PgExec(conn, kMigrateV5ToV6).status());
+    }
+    if (version < 7) {
+      PANTAU_RETURN_IF_ERROR(PgExec(conn, kMigrateV6ToV7).status());
     }
     return PgExec(conn,
                   absl::StrCat("INSERT INTO pantau_outbox_meta(name, value) "
