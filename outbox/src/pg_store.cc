@@ -281,48 +281,42 @@ SET jit = off
 AS $fn$
 DECLARE
   v_parts int[];
-  v_more int[];
+  v_held int[] := '{}';
   v_last int;
-  v_n bigint;
+  v_n bigint := 0;
+  v_got bigint;
 BEGIN
   PERFORM set_config('idle_in_transaction_session_timeout',
                      p_lease_ms::text, true);
   v_parts := ARRAY(SELECT q.part FROM pantau_outbox_partition q
                    ORDER BY q.part < p_start, q.part LIMIT p_share
                    FOR UPDATE SKIP LOCKED);
-  IF cardinality(v_parts) = 0 THEN RETURN; END IF;
-  v_last := v_parts[cardinality(v_parts)];
-  RETURN QUERY WITH s AS (
-      SELECT p.seq, p.attempts, p.next_attempt_at, p.last_error,
-             p.v1_lease_until
-      FROM pantau_outbox_pending p WHERE p.part = ANY(v_parts)
-      ORDER BY p.seq LIMIT p_limit)
-    SELECT t.seq, t.id, t.topic, t.key, t.type, t.payload, t.headers,
-           t.created_at, s.attempts, s.next_attempt_at, s.last_error,
-           s.next_attempt_at > p_now OR s.v1_lease_until > p_now, v_last
-    FROM s JOIN pantau_outbox_message t ON t.seq = s.seq ORDER BY s.seq;
-  GET DIAGNOSTICS v_n = ROW_COUNT;
-  IF v_n >= p_limit THEN RETURN; END IF;
-  -- SKIP LOCKED does not skip rows this transaction holds, hence the
-  -- exclusion of the first share.
-  v_more := ARRAY(SELECT q.part FROM pantau_outbox_partition q
-                  WHERE q.part <> ALL(v_parts) AND q.part IN (
-                    SELECT p.part FROM pantau_outbox_pending p
-                    WHERE p.part <> ALL(v_parts) ORDER BY p.seq
-                    LIMIT p_limit)
-                  ORDER BY q.part < p_start, q.part
-                  FOR UPDATE SKIP LOCKED);
-  IF cardinality(v_more) = 0 THEN RETURN; END IF;
-  v_last := v_more[cardinality(v_more)];
-  RETURN QUERY WITH s AS (
-      SELECT p.seq, p.attempts, p.next_attempt_at, p.last_error,
-             p.v1_lease_until
-      FROM pantau_outbox_pending p WHERE p.part = ANY(v_more)
-      ORDER BY p.seq LIMIT p_limit - v_n)
-    SELECT t.seq, t.id, t.topic, t.key, t.type, t.payload, t.headers,
-           t.created_at, s.attempts, s.next_attempt_at, s.last_error,
-           s.next_attempt_at > p_now OR s.v1_lease_until > p_now, v_last
-    FROM s JOIN pantau_outbox_message t ON t.seq = s.seq ORDER BY s.seq;
+  FOR v_pass IN 1..2 LOOP
+    IF cardinality(v_parts) = 0 THEN RETURN; END IF;
+    v_held := v_held || v_parts;
+    v_last := v_parts[cardinality(v_parts)];
+    RETURN QUERY WITH s AS (
+        SELECT p.seq, p.attempts, p.next_attempt_at, p.last_error,
+               p.v1_lease_until
+        FROM pantau_outbox_pending p WHERE p.part = ANY(v_parts)
+        ORDER BY p.seq LIMIT p_limit - v_n)
+      SELECT t.seq, t.id, t.topic, t.key, t.type, t.payload, t.headers,
+             t.created_at, s.attempts, s.next_attempt_at, s.last_error,
+             s.next_attempt_at > p_now OR s.v1_lease_until > p_now, v_last
+      FROM s JOIN pantau_outbox_message t ON t.seq = s.seq ORDER BY s.seq;
+    GET DIAGNOSTICS v_got = ROW_COUNT;
+    v_n := v_n + v_got;
+    IF v_n >= p_limit OR v_pass = 2 THEN RETURN; END IF;
+    -- The top-up. SKIP LOCKED does not skip rows this transaction holds,
+    -- hence the exclusion of the first share.
+    v_parts := ARRAY(SELECT q.part FROM pantau_outbox_partition q
+                     WHERE q.part <> ALL(v_held) AND q.part IN (
+                       SELECT p.part FROM pantau_outbox_pending p
+                       WHERE p.part <> ALL(v_held) ORDER BY p.seq
+                       LIMIT p_limit)
+                     ORDER BY q.part < p_start, q.part
+                     FOR UPDATE SKIP LOCKED);
+  END LOOP;
 END
 $fn$;
 CREATE OR REPLACE FUNCTION pantau_outbox_complete(
