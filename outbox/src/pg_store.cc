@@ -537,17 +537,8 @@ absl::StatusOr<std::unique_ptr<PgStore>> PgStore::Open(
     PQfinish(conn);
     return listen.status();
   }
-  // The claim must walk the pending index in sequence order and stop at
-  // its LIMIT; with stale statistics (a queue table's are stale most of
-  // the time) the planner picks a bitmap scan that reads and sorts every
-  // pending row instead. This is the store's own connection, so the
-  // setting touches no application query.
-  s = PgExec(conn, "SET enable_bitmapscan = off").status();
-  if (!s.ok()) {
-    PQfinish(conn);
-    PQfinish(*listen);
-    return s;
-  }
+  // The claim's scan choices are set inside pantau_outbox_claim (schema
+  // 6), so this connection keeps the server's defaults.
   int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   std::unique_ptr<PgStore> store(new PgStore(conninfo, conn, *listen, fd));
   PANTAU_RETURN_IF_ERROR(
@@ -578,7 +569,7 @@ absl::Status PgStore::EnsureConnected(PGconn* conn, bool listen) {
   if (listen) {
     return PgExec(conn, absl::StrCat("LISTEN ", kChannel).c_str()).status();
   }
-  return PgExec(conn, "SET enable_bitmapscan = off").status();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<Message>> PgStore::Claim(std::string_view owner,
