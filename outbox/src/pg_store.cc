@@ -16,16 +16,20 @@
 #include "absl/strings/str_replace.h"
 #include "base/status_macros.h"
 #include "pg_util.h"
+#include "uuid_key.h"
 
 namespace pantau::outbox {
 namespace {
 
+using internal::ClaimKey;
 using internal::PgBytes;
 using internal::PgExec;
 using internal::PgInt4;
 using internal::PgInt8;
 using internal::PgParam;
 using internal::PgResult;
+using internal::UuidBytes;
+using internal::UuidKey;
 
 constexpr char kChannel[] = "pantau_outbox";
 // Arbitrary constant naming the migration advisory lock.
@@ -377,41 +381,6 @@ $fn$;
 constexpr char kMessageColumns[] =
     "t.seq, t.id, t.topic, t.key, t.type, t.payload, t.headers, "
     "t.created_at, ";
-
-// The 16 bytes of a UUID in text form (hex digits, hyphens skipped); false
-// if it is not one.
-bool UuidBytes(std::string_view text, char raw[16]) {
-  int n = 0;
-  for (char c : text) {
-    if (c == '-') continue;
-    int d = c >= '0' && c <= '9'   ? c - '0'
-            : c >= 'a' && c <= 'f' ? c - 'a' + 10
-            : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                   : -1;
-    if (d < 0 || n >= 32) return false;
-    if (n % 2 == 0) {
-      raw[n / 2] = static_cast<char>(d << 4);
-    } else {
-      raw[n / 2] = static_cast<char>(raw[n / 2] | d);
-    }
-    ++n;
-  }
-  return n == 32;
-}
-
-absl::uint128 UuidKey(const char raw[16]) {
-  uint64_t hi, lo;
-  memcpy(&hi, raw, 8);
-  memcpy(&lo, raw + 8, 8);
-  return absl::MakeUint128(hi, lo);
-}
-
-// The key claimed_seq_ files a message id under; 0 for a malformed id
-// (which no claimed message has).
-absl::uint128 ClaimKey(std::string_view id) {
-  char raw[16];
-  return UuidBytes(id, raw) ? UuidKey(raw) : absl::uint128(0);
-}
 
 // A binary uuid (16 bytes) as canonical lowercase text, as uuid_out writes
 // it; formatted here rather than by the server for every claimed row.

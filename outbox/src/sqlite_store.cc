@@ -10,10 +10,12 @@
 #include "base/json_escape.h"
 #include "base/status_macros.h"
 #include "sqlite_util.h"
+#include "uuid_key.h"
 
 namespace pantau::outbox {
 namespace {
 
+using internal::ClaimKey;
 using internal::SqliteError;
 using internal::SqliteExec;
 using internal::Stmt;
@@ -281,6 +283,7 @@ absl::StatusOr<std::vector<Message>> SqliteStore::Claim(std::string_view owner,
                                                         absl::Time now,
                                                         absl::Duration lease) {
   std::vector<Message> out;
+  std::vector<int64_t> take_seqs;  // the seq of each message of `out`
   int64_t now_ms = absl::ToUnixMillis(now);
   int64_t until_ms = absl::ToUnixMillis(now + lease);
   absl::Status s = InWriteTx(db_, [&]() -> absl::Status {
@@ -295,7 +298,7 @@ absl::StatusOr<std::vector<Message>> SqliteStore::Claim(std::string_view owner,
         &scan_,
         "SELECT seq, key, next_attempt_at, lease_until, attempts, last_error "
         "FROM pantau_outbox_pending ORDER BY seq"));
-    std::vector<int64_t> take;
+    std::vector<int64_t>& take = take_seqs;
     take.reserve(limit);
     absl::flat_hash_set<std::string> blocked;
     auto keep = [&] {
@@ -376,6 +379,9 @@ absl::StatusOr<std::vector<Message>> SqliteStore::Claim(std::string_view owner,
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
+  for (size_t i = 0; i < out.size(); ++i) {
+    claimed_seq_[ClaimKey(out[i].id)] = take_seqs[i];
+  }
   return out;
 }
 
@@ -383,6 +389,27 @@ absl::Status SqliteStore::Complete(std::string_view owner,
                                    const std::vector<Outcome>& outcomes,
                                    absl::Time now) {
   if (outcomes.empty()) return absl::OkStatus();
+  // The seqs the claims read for these ids, taken out of claimed_seq_
+  // whatever happens below (a failed Complete leaves the leases to run
+  // out, and the next claim files the rows again).
+  std::vector<int64_t> delivered;
+  delivered.reserve(outcomes.size());
+  std::string unknown_ids = "[";
+  for (const Outcome& o : outcomes) {
+    auto it = claimed_seq_.find(ClaimKey(o.id));
+    bool known = it != claimed_seq_.end();
+    int64_t seq = known ? it->second : 0;
+    if (known) claimed_seq_.erase(it);
+    if (!o.delivered || o.skipped) continue;
+    if (known) {
+      delivered.push_back(seq);
+      continue;
+    }
+    absl::StrAppend(&unknown_ids, unknown_ids.size() > 1 ? ",\"" : "\"");
+    base::AppendJsonEscaped(&unknown_ids, o.id);
+    unknown_ids += '"';
+  }
+  unknown_ids += ']';
   return InWriteTx(db_, [&]() -> absl::Status {
     // Every statement checks the lease: a relay whose lease ran out must
     // not record over the relay that took the row since. The row is found
@@ -404,59 +431,64 @@ absl::Status SqliteStore::Complete(std::string_view owner,
     int64_t at = absl::ToUnixMillis(now);
 
     // The delivered messages, usually the whole batch, in a few statements
-    // for all of them: their ids become the seqs still leased to us (a
-    // row whose lease went to another relay is not ours to record), whose
-    // pending rows go and whose delivery is recorded (or whose message is
-    // deleted, without retention).
-    std::string ids = "[";
-    for (const Outcome& o : outcomes) {
-      if (!o.delivered || o.skipped) continue;
-      absl::StrAppend(&ids, ids.size() > 1 ? ",\"" : "\"");
-      base::AppendJsonEscaped(&ids, o.id);
-      ids += '"';
-    }
-    ids += ']';
-    if (ids.size() > 2) {
+    // for all of them. Their pending rows go where still leased to us (a
+    // row whose lease went to another relay is not ours to record), and
+    // for those the delivery is recorded (or the message deleted, without
+    // retention). Seqs come from the claim; an id this store did not claim
+    // is looked up.
+    std::vector<int64_t> seqs;
+    seqs.reserve(outcomes.size());
+    if (unknown_ids.size() > 2) {
       PANTAU_RETURN_IF_ERROR(
           Prepared(&owned_,
                    "SELECT p.seq FROM pantau_outbox_message m "
                    "JOIN pantau_outbox_pending p ON p.seq = m.seq "
                    "WHERE m.id IN (SELECT value FROM json_each(?1)) "
                    "AND p.lease_owner = ?2"));
-      bind(owned_, 1, ids);
+      bind(owned_, 1, unknown_ids);
       bind(owned_, 2, owner);
-      std::vector<int64_t> seqs;
-      seqs.reserve(outcomes.size());
       int rc;
       while ((rc = sqlite3_step(owned_)) == SQLITE_ROW) {
         seqs.push_back(sqlite3_column_int64(owned_, 0));
       }
       sqlite3_reset(owned_);
       if (rc != SQLITE_DONE) return SqliteError(db_, rc, "complete");
-      if (!seqs.empty()) {
-        std::string json = JsonInts(seqs);
+    }
+    seqs.insert(seqs.end(), delivered.begin(), delivered.end());
+    if (!seqs.empty()) {
+      std::string candidates = JsonInts(seqs);
+      PANTAU_RETURN_IF_ERROR(
+          Prepared(&done_all_,
+                   "DELETE FROM pantau_outbox_pending "
+                   "WHERE seq IN (SELECT value FROM json_each(?1)) "
+                   "AND lease_owner = ?2 RETURNING seq"));
+      bind(done_all_, 1, candidates);
+      bind(done_all_, 2, owner);
+      seqs.clear();
+      int rc;
+      while ((rc = sqlite3_step(done_all_)) == SQLITE_ROW) {
+        seqs.push_back(sqlite3_column_int64(done_all_, 0));
+      }
+      sqlite3_reset(done_all_);
+      if (rc != SQLITE_DONE) return SqliteError(db_, rc, "complete");
+    }
+    if (!seqs.empty()) {
+      std::string json = JsonInts(seqs);
+      if (keep_delivered_) {
         PANTAU_RETURN_IF_ERROR(
-            Prepared(&done_all_,
-                     "DELETE FROM pantau_outbox_pending "
+            Prepared(&delivered_,
+                     "INSERT INTO pantau_outbox_delivered (seq, "
+                     "delivered_at) SELECT value, ?2 FROM json_each(?1)"));
+        bind(delivered_, 1, json);
+        sqlite3_bind_int64(delivered_, 2, at);
+        PANTAU_RETURN_IF_ERROR(run(delivered_));
+      } else {
+        PANTAU_RETURN_IF_ERROR(
+            Prepared(&delete_,
+                     "DELETE FROM pantau_outbox_message "
                      "WHERE seq IN (SELECT value FROM json_each(?1))"));
-        bind(done_all_, 1, json);
-        PANTAU_RETURN_IF_ERROR(run(done_all_));
-        if (keep_delivered_) {
-          PANTAU_RETURN_IF_ERROR(
-              Prepared(&delivered_,
-                       "INSERT INTO pantau_outbox_delivered (seq, "
-                       "delivered_at) SELECT value, ?2 FROM json_each(?1)"));
-          bind(delivered_, 1, json);
-          sqlite3_bind_int64(delivered_, 2, at);
-          PANTAU_RETURN_IF_ERROR(run(delivered_));
-        } else {
-          PANTAU_RETURN_IF_ERROR(
-              Prepared(&delete_,
-                       "DELETE FROM pantau_outbox_message "
-                       "WHERE seq IN (SELECT value FROM json_each(?1))"));
-          bind(delete_, 1, json);
-          PANTAU_RETURN_IF_ERROR(run(delete_));
-        }
+        bind(delete_, 1, json);
+        PANTAU_RETURN_IF_ERROR(run(delete_));
       }
     }
 
