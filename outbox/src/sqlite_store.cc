@@ -412,8 +412,9 @@ absl::Status SqliteStore::Complete(std::string_view owner,
   unknown_ids += ']';
   return InWriteTx(db_, [&]() -> absl::Status {
     // Every statement checks the lease: a relay whose lease ran out must
-    // not record over the relay that took the row since. The row is found
-    // by its message id (unique), not by a seq remembered from the claim.
+    // not record over the relay that took the row since. The rare rows
+    // that were not delivered are found one at a time by message id
+    // (unique); the delivered ones below in bulk.
     constexpr char kRow[] =
         "seq = (SELECT seq FROM pantau_outbox_message WHERE id = ?1) "
         "AND lease_owner = ?2";
