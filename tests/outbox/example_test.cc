@@ -48,8 +48,7 @@ TEST(OutboxExample, RoundTripThroughJetStreamAsTheDocsSay) {
   std::string out = ReadFile(log);
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("enqueued "), std::string::npos) << out;
-  EXPECT_NE(out.find("billing handled 1 message(s)"), std::string::npos)
-      << out;
+  EXPECT_NE(out.find("billing handled 1 message(s)"), std::string::npos) << out;
 }
 
 }  // namespace
