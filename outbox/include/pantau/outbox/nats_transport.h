@@ -6,9 +6,10 @@
 // duplicate window, and waits for JetStream's publish ack: only an acked
 // message counts as delivered. A batch is published at once, with reply
 // subjects of the transport's own inbox, and its acks are read from one
-// subscription: no callback thread, no per-message bookkeeping in libnats. The key, type and created_at travel in the
-// `Pantau-Key`, `Pantau-Type` and `Pantau-Created-At` headers; the
-// message's own headers (traceparent included) travel as they are.
+// subscription: no callback thread, no per-message bookkeeping in libnats. The
+// key, type and created_at travel in the `Pantau-Key`, `Pantau-Type` and
+// `Pantau-Created-At` headers; the message's own headers (traceparent included)
+// travel as they are.
 //
 // The client reconnects on its own after a server restart; publishes and
 // fetches fail with Unavailable meanwhile and are retried by their callers.
