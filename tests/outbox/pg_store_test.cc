@@ -248,6 +248,66 @@ TEST_F(PgStoreTest, TwoRelaysShareWorkAndKeepPerKeyOrder) {
   EXPECT_EQ(store_->Stats(absl::Now())->pending, 0);
 }
 
+// A relay's functions keep one plan per session (schema 6). A relay that
+// planned them while the outbox was empty, and known to be empty since a
+// VACUUM, kept a plan that read every message in the table for each row it
+// claimed: with the delivered messages of the retention period there, a
+// claim took 0.7 s. Schema 8: each claimed (or deleted) message is one
+// probe of the seq key whatever the table held at planning time.
+TEST_F(PgStoreTest, AClaimPlannedOnAnEmptyOutboxStillProbesEachMessage) {
+  Exec("VACUUM pantau_outbox_message, pantau_outbox_pending");
+  PGconn* relay = PQconnectdb(conninfo_.c_str());
+  ASSERT_EQ(PQstatus(relay), CONNECTION_OK);
+  // The relay's session plans both functions with nothing to do.
+  ExecOk(relay, "BEGIN");
+  EXPECT_EQ(outbox::QueryInt(relay,
+                     "SELECT count(*) FROM "
+                     "pantau_outbox_claim(0, 100, 32, 0, 60000)"),
+            0);
+  ExecOk(relay, "SELECT pantau_outbox_complete(0, '{}', false)");
+  ExecOk(relay, "COMMIT");
+  // Then 2000 messages are delivered and kept, and 100 more wait.
+  auto enqueue = [&](int n) {
+    PgOutbox out(app_, &clock_);
+    std::vector<Message> batch(n);
+    for (int i = 0; i < n; ++i) {
+      batch[i].topic = "orders";
+      batch[i].key = absl::StrCat("k", i % 50);
+      batch[i].payload = std::string(200, 'x');
+    }
+    Exec("BEGIN");
+    ASSERT_TRUE(out.EnqueueBatch(batch).ok());
+    Exec("COMMIT");
+  };
+  ASSERT_NO_FATAL_FAILURE(enqueue(2000));
+  Exec(
+      "SELECT pantau_outbox_complete(1, ARRAY(SELECT seq FROM "
+      "pantau_outbox_pending), true)");
+  ASSERT_NO_FATAL_FAILURE(enqueue(100));
+  // Index entries of the message key read by this transaction so far.
+  auto entries_read = [&] {
+    return outbox::QueryInt(relay,
+                    "SELECT pg_stat_get_xact_tuples_returned("
+                    "'pantau_outbox_message_pkey'::regclass)");
+  };
+  ExecOk(relay, "BEGIN");
+  EXPECT_EQ(outbox::QueryInt(relay,
+                     "SELECT count(*) FROM "
+                     "pantau_outbox_claim(0, 100, 32, 0, 60000)"),
+            100);
+  int64_t claimed = entries_read();
+  EXPECT_LE(claimed, 200) << "the claim scanned the messages";
+  // Retention zero: the delivered messages are deleted by key as well.
+  ExecOk(relay,
+         "SELECT pantau_outbox_complete(1, ARRAY(SELECT seq FROM "
+         "pantau_outbox_pending), false)");
+  EXPECT_LE(entries_read() - claimed, 200)
+      << "the delivery scanned the messages";
+  ExecOk(relay, "COMMIT");
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM pantau_outbox_message"), 2000);
+  PQfinish(relay);
+}
+
 TEST_F(PgStoreTest, ClaimHoldsRowsUntilCompleteAndARelayThatDiesLetsGo) {
   std::string id = Enqueue("k", "m1");
   auto second = PgStore::Open(conninfo_);

@@ -36,7 +36,7 @@ namespace pantau::outbox {
 // indexes. Idempotent; concurrent callers serialise on an advisory lock.
 // Precondition: no transaction open on `conn`.
 absl::Status MigratePg(PGconn* conn);
-inline constexpr int kPgSchemaVersion = 7;
+inline constexpr int kPgSchemaVersion = 8;
 // Pending messages are split by hash(key) into this many partitions; a
 // claim locks whole partitions (see PgStore). Fixed by the schema, since
 // every producer and relay must map a key to the same partition.
