@@ -9,6 +9,8 @@
 // (idle_in_transaction_session_timeout).
 // A statement trigger NOTIFYs `pantau_outbox` on insert so idle relays
 // wake without waiting for their poll interval.
+// Each relay VACUUMs the pending table itself after every
+// kPgVacuumEvery rows it delivered or retried (see PgStore::Complete).
 //
 // Link `pantau_outbox_pg`.
 //
@@ -41,6 +43,9 @@ inline constexpr int kPgSchemaVersion = 8;
 // claim locks whole partitions (see PgStore). Fixed by the schema, since
 // every producer and relay must map a key to the same partition.
 inline constexpr int kPgPartitions = 32;
+// How many pending rows a relay deletes or updates between its VACUUMs of
+// the pending table.
+inline constexpr int kPgVacuumEvery = 10000;
 
 class PgStore : public RelayStore {
  public:
@@ -71,6 +76,8 @@ class PgStore : public RelayStore {
   PgStore(std::string conninfo, PGconn* conn, PGconn* listen, int wake_fd);
   // Re-establishes a dropped connection (e.g. after a server restart).
   absl::Status EnsureConnected(PGconn* conn, bool listen);
+  // VACUUM (SKIP_LOCKED) of the pending table, when this role may.
+  void VacuumPending();
 
   std::string conninfo_;
   PGconn* conn_;
@@ -83,6 +90,11 @@ class PgStore : public RelayStore {
   // The seq of each message of the open claim, by the id's 128 bits, for
   // Complete.
   absl::flat_hash_map<absl::uint128, int64_t> claimed_seq_;
+  // Pending rows this relay deleted or updated since its last VACUUM.
+  int64_t churned_ = 0;
+  // Whether this connection's role may VACUUM the pending table: 1 yes,
+  // 0 no, -1 not asked yet.
+  int can_vacuum_ = -1;
 };
 
 // Writes messages on the application's connection inside its open
