@@ -36,6 +36,14 @@ int64_t QueryInt(PGconn* c, const std::string& sql) {
   return v;
 }
 
+// How many messages (up to 100) a claim through the schema's function
+// takes on `c`, as a relay's session does, inside `c`'s open transaction.
+int64_t ClaimThroughFunction(PGconn* c) {
+  return QueryInt(c,
+                  "SELECT count(*) FROM pantau_outbox_claim(0, 100, 32, 0, "
+                  "60000)");
+}
+
 class PgStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -260,10 +268,7 @@ TEST_F(PgStoreTest, AClaimPlannedOnAnEmptyOutboxStillProbesEachMessage) {
   ASSERT_EQ(PQstatus(relay), CONNECTION_OK);
   // The relay's session plans both functions with nothing to do.
   ExecOk(relay, "BEGIN");
-  EXPECT_EQ(outbox::QueryInt(relay,
-                             "SELECT count(*) FROM "
-                             "pantau_outbox_claim(0, 100, 32, 0, 60000)"),
-            0);
+  EXPECT_EQ(ClaimThroughFunction(relay), 0);
   ExecOk(relay, "SELECT pantau_outbox_complete(0, '{}', false)");
   ExecOk(relay, "COMMIT");
   // Then 2000 messages are delivered and kept, and 100 more wait.
@@ -291,10 +296,7 @@ TEST_F(PgStoreTest, AClaimPlannedOnAnEmptyOutboxStillProbesEachMessage) {
                             "'pantau_outbox_message_pkey'::regclass)");
   };
   ExecOk(relay, "BEGIN");
-  EXPECT_EQ(outbox::QueryInt(relay,
-                             "SELECT count(*) FROM "
-                             "pantau_outbox_claim(0, 100, 32, 0, 60000)"),
-            100);
+  EXPECT_EQ(ClaimThroughFunction(relay), 100);
   int64_t claimed = entries_read();
   EXPECT_LE(claimed, 200) << "the claim scanned the messages";
   // Retention zero: the delivered messages are deleted by key as well.
@@ -345,10 +347,7 @@ TEST_F(PgStoreTest, ARelayVacuumsThePendingRowsItDelivered) {
   PGconn* relay = PQconnectdb(conninfo_.c_str());
   ASSERT_EQ(PQstatus(relay), CONNECTION_OK);
   ExecOk(relay, "BEGIN");
-  EXPECT_EQ(outbox::QueryInt(relay,
-                             "SELECT count(*) FROM "
-                             "pantau_outbox_claim(0, 100, 32, 0, 60000)"),
-            100);
+  EXPECT_EQ(ClaimThroughFunction(relay), 100);
   EXPECT_LT(outbox::QueryInt(relay,
                              "SELECT pg_stat_get_xact_blocks_fetched("
                              "'pantau_outbox_pending_pkey'::regclass)"),
