@@ -30,6 +30,19 @@ nlohmann::json ToJson(const Message& m) {
           {"last_error", m.last_error}};
 }
 
+// Calls `chunk` with a row limit until it deletes fewer; the total.
+template <typename F>
+absl::StatusOr<int64_t> CleanupAll(F&& chunk) {
+  constexpr int64_t kChunk = 5000;
+  int64_t total = 0;
+  while (true) {
+    absl::StatusOr<int64_t> n = chunk(kChunk);
+    if (!n.ok()) return n.status();
+    total += *n;
+    if (*n < kChunk) return total;
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RelayStore>> OpenStore(const std::string& db) {
@@ -149,7 +162,11 @@ int Run(int argc, const char* const* argv, std::ostream& out,
       err << "pantau-outbox: --retention: " << keep.status() << "\n";
       return 2;
     }
-    auto n = (*store)->CleanupDelivered(now - *keep);
+    // Chunk by chunk, so the relays and producers of a live outbox do
+    // not wait for the whole deletion.
+    auto n = CleanupAll([&](int64_t limit) {
+      return (*store)->CleanupDelivered(now - *keep, limit);
+    });
     if (!n.ok()) {
       err << "pantau-outbox: " << n.status() << "\n";
       return 1;
@@ -161,7 +178,9 @@ int Run(int argc, const char* const* argv, std::ostream& out,
         err << "pantau-outbox: --inbox-window: " << window.status() << "\n";
         return 2;
       }
-      auto k = (*store)->CleanupInbox(now - *window);
+      auto k = CleanupAll([&](int64_t limit) {
+        return (*store)->CleanupInbox(now - *window, limit);
+      });
       if (!k.ok()) {
         err << "pantau-outbox: " << k.status() << "\n";
         return 1;

@@ -943,26 +943,34 @@ absl::StatusOr<int64_t> PgStore::Replay(const std::vector<std::string>& ids,
   return static_cast<int64_t>(atoll(PQcmdTuples(r->get())));
 }
 
-absl::StatusOr<int64_t> PgStore::CleanupDelivered(absl::Time before) {
+absl::StatusOr<int64_t> PgStore::CleanupDelivered(absl::Time before,
+                                                  int64_t limit) {
   PANTAU_RETURN_IF_ERROR(EnsureConnected(conn_, false));
-  std::string at = Ms(before);
+  std::string at = Ms(before), lim = absl::StrCat(std::max<int64_t>(1, limit));
+  // The delivered rows have no key (schema 5): a chunk is picked by ctid
+  // through the BRIN index, its messages deleted by their seq key.
   PANTAU_ASSIGN_OR_RETURN(
       PgResult r,
       PgExec(conn_,
-             "WITH d AS (DELETE FROM pantau_outbox_delivered WHERE "
-             "delivered_at < $1 RETURNING seq) DELETE FROM "
-             "pantau_outbox_message WHERE seq IN (SELECT seq FROM d)",
-             {{at}}));
+             "WITH d AS (DELETE FROM pantau_outbox_delivered WHERE ctid = "
+             "ANY(ARRAY(SELECT ctid FROM pantau_outbox_delivered WHERE "
+             "delivered_at < $1 LIMIT $2)) RETURNING seq) "
+             "DELETE FROM pantau_outbox_message WHERE seq = ANY(ARRAY("
+             "SELECT seq FROM d))",
+             {{at}, {lim}}));
   return static_cast<int64_t>(atoll(PQcmdTuples(r.get())));
 }
 
-absl::StatusOr<int64_t> PgStore::CleanupInbox(absl::Time before) {
+absl::StatusOr<int64_t> PgStore::CleanupInbox(absl::Time before,
+                                              int64_t limit) {
   PANTAU_RETURN_IF_ERROR(EnsureConnected(conn_, false));
-  std::string at = Ms(before);
+  std::string at = Ms(before), lim = absl::StrCat(std::max<int64_t>(1, limit));
   PANTAU_ASSIGN_OR_RETURN(
       PgResult r,
-      PgExec(conn_, "DELETE FROM pantau_inbox WHERE processed_at < $1",
-             {{at}}));
+      PgExec(conn_,
+             "DELETE FROM pantau_inbox WHERE ctid = ANY(ARRAY(SELECT ctid "
+             "FROM pantau_inbox WHERE processed_at < $1 LIMIT $2))",
+             {{at}, {lim}}));
   return static_cast<int64_t>(atoll(PQcmdTuples(r.get())));
 }
 

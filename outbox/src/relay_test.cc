@@ -212,6 +212,66 @@ TEST_F(RelayTest, MaintainReportsStatsAndCleansUp) {
   EXPECT_EQ(testing::QueryInt(app_, "SELECT count(*) FROM pantau_outbox"), 0);
 }
 
+// A clock that moves on by `step` every time it is read, as time passes
+// while cleanup works.
+class SteppingClock : public base::Clock {
+ public:
+  SteppingClock(absl::Time start, absl::Duration step)
+      : step_(step), now_(start) {}
+  absl::Time Now() const override {
+    absl::MutexLock lock(&mu_);
+    now_ += step_;
+    return now_;
+  }
+  absl::Duration Monotonic() const override {
+    return Now() - absl::UnixEpoch();
+  }
+
+ private:
+  absl::Duration step_;
+  mutable absl::Mutex mu_;
+  mutable absl::Time now_ ABSL_GUARDED_BY(mu_);
+};
+
+// Minutes of deliveries deleted in one transaction held SQLite's write lock
+// (every producer) for seconds. Maintain deletes in chunks for a bounded
+// time and goes on at the next call, not a cleanup interval later.
+TEST_F(RelayTest, MaintainCleansUpInChunksAcrossCalls) {
+  constexpr int kMessages = 4500;
+  {
+    SqliteOutbox out(app_, &clock_);
+    std::vector<Message> batch(kMessages);
+    for (int i = 0; i < kMessages; ++i) {
+      batch[i].topic = "orders";
+      batch[i].key = "k" + std::to_string(i % 10);
+    }
+    Exec(app_, "BEGIN");
+    ASSERT_TRUE(out.EnqueueBatch(batch).ok());
+    Exec(app_, "COMMIT");
+  }
+  options_.batch_size = kMessages;
+  options_.retention = absl::Hours(1);
+  options_.stats_interval = absl::Hours(100);
+  {
+    Relay deliver(store_.get(), &transport_, options_, &clock_);
+    ASSERT_EQ(*deliver.RunOnce(), kMessages);
+  }
+  // Two hours on, each read of the clock 8 ms later: a call has time for
+  // a few 1000-row chunks (20 ms), not for all of them.
+  SteppingClock later(clock_.Now() + absl::Hours(2), absl::Milliseconds(8));
+  options_.cleanup_interval = absl::Hours(100);
+  Relay relay(store_.get(), &transport_, options_, &later);
+  auto left = [&] {
+    return testing::QueryInt(app_, "SELECT count(*) FROM pantau_outbox");
+  };
+  ASSERT_TRUE(relay.Maintain().ok());
+  int64_t after_first = left();
+  EXPECT_GT(after_first, 0) << "one call deleted everything at once";
+  EXPECT_LT(after_first, kMessages);
+  for (int i = 0; i < 5 && left() > 0; ++i) ASSERT_TRUE(relay.Maintain().ok());
+  EXPECT_EQ(left(), 0) << "the rest waited for the next cleanup interval";
+}
+
 TEST_F(RelayTest, RunClaimsAheadAndKeepsPerKeyOrder) {
   // Run claims the next batch while the previous one is being published;
   // the keys of messages in flight must stay out of that claim.

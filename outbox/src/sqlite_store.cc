@@ -647,20 +647,31 @@ absl::StatusOr<int64_t> SqliteStore::Replay(const std::vector<std::string>& ids,
   return n;
 }
 
-absl::StatusOr<int64_t> SqliteStore::CleanupDelivered(absl::Time before) {
+absl::StatusOr<int64_t> SqliteStore::CleanupDelivered(absl::Time before,
+                                                      int64_t limit) {
+  // One chunk of the oldest delivered rows: the write lock it holds stops
+  // every producer, so it must stay short (150k rows in one transaction
+  // held it for 1.6 s in bench/outbox --steady). Both statements pick the
+  // same rows: the same total order, in one write transaction.
   int64_t n = 0;
   absl::Status s = InWriteTx(db_, [&]() -> absl::Status {
+    constexpr char kChunk[] =
+        "(SELECT seq FROM pantau_outbox_delivered WHERE delivered_at < ?1 "
+        "ORDER BY delivered_at, seq LIMIT ?2)";
     Stmt messages, delivered;
     PANTAU_RETURN_IF_ERROR(messages.Prepare(
         db_,
-        "DELETE FROM pantau_outbox_message WHERE seq IN (SELECT seq FROM "
-        "pantau_outbox_delivered WHERE delivered_at < ?1)"));
-    messages.BindInt(1, absl::ToUnixMillis(before));
-    PANTAU_RETURN_IF_ERROR(messages.Run());
+        absl::StrCat("DELETE FROM pantau_outbox_message WHERE seq IN ", kChunk)
+            .c_str()));
     PANTAU_RETURN_IF_ERROR(delivered.Prepare(
-        db_, "DELETE FROM pantau_outbox_delivered WHERE delivered_at < ?1"));
-    delivered.BindInt(1, absl::ToUnixMillis(before));
-    PANTAU_RETURN_IF_ERROR(delivered.Run());
+        db_, absl::StrCat("DELETE FROM pantau_outbox_delivered WHERE seq IN ",
+                          kChunk)
+                 .c_str()));
+    for (Stmt* q : {&messages, &delivered}) {
+      q->BindInt(1, absl::ToUnixMillis(before));
+      q->BindInt(2, std::max<int64_t>(1, limit));
+      PANTAU_RETURN_IF_ERROR(q->Run());
+    }
     n = sqlite3_changes(db_);
     return absl::OkStatus();
   });
@@ -668,11 +679,16 @@ absl::StatusOr<int64_t> SqliteStore::CleanupDelivered(absl::Time before) {
   return n;
 }
 
-absl::StatusOr<int64_t> SqliteStore::CleanupInbox(absl::Time before) {
+absl::StatusOr<int64_t> SqliteStore::CleanupInbox(absl::Time before,
+                                                  int64_t limit) {
   Stmt q;
-  PANTAU_RETURN_IF_ERROR(
-      q.Prepare(db_, "DELETE FROM pantau_inbox WHERE processed_at < ?1"));
+  PANTAU_RETURN_IF_ERROR(q.Prepare(
+      db_,
+      "DELETE FROM pantau_inbox WHERE (consumer, message_id) IN (SELECT "
+      "consumer, message_id FROM pantau_inbox WHERE processed_at < ?1 "
+      "LIMIT ?2)"));
   q.BindInt(1, absl::ToUnixMillis(before));
+  q.BindInt(2, std::max<int64_t>(1, limit));
   PANTAU_RETURN_IF_ERROR(q.Run());
   return static_cast<int64_t>(sqlite3_changes(db_));
 }

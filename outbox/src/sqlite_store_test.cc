@@ -223,10 +223,38 @@ TEST_F(SqliteStoreTest, CleanupDeletesOnlyOldDeliveredRows) {
   ASSERT_TRUE(
       store_->Complete("r1", {{.id = a, .delivered = true}}, clock_.Now())
           .ok());
-  EXPECT_EQ(*store_->CleanupDelivered(clock_.Now()), 0);
+  EXPECT_EQ(*store_->CleanupDelivered(clock_.Now(), 1000), 0);
   clock_.Advance(absl::Hours(1));
-  EXPECT_EQ(*store_->CleanupDelivered(clock_.Now()), 1);
+  EXPECT_EQ(*store_->CleanupDelivered(clock_.Now(), 1000), 1);
   EXPECT_EQ(QueryInt(app_, "SELECT count(*) FROM pantau_outbox"), 1);
+}
+
+TEST_F(SqliteStoreTest, CleanupDeletesAChunkOfTheOldestRowsAtATime) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 25; ++i) {
+    ids.push_back(Commit(Msg("k" + std::to_string(i))));
+  }
+  for (const std::string& id : ids) {
+    // Delivered one after another, so the oldest are the first ids.
+    store_->Claim("r1", 25, clock_.Now(), absl::Seconds(30)).IgnoreError();
+    ASSERT_TRUE(
+        store_->Complete("r1", {{.id = id, .delivered = true}}, clock_.Now())
+            .ok());
+    clock_.Advance(absl::Seconds(1));
+  }
+  absl::Time after_all = clock_.Now();
+  EXPECT_EQ(*store_->CleanupDelivered(after_all, 10), 10);
+  EXPECT_EQ(QueryInt(app_, "SELECT count(*) FROM pantau_outbox"), 15);
+  EXPECT_EQ(QueryInt(app_, "SELECT count(*) FROM pantau_outbox WHERE id = '" +
+                               ids[9] + "'"),
+            0);
+  EXPECT_EQ(QueryInt(app_, "SELECT count(*) FROM pantau_outbox WHERE id = '" +
+                               ids[10] + "'"),
+            1);
+  EXPECT_EQ(*store_->CleanupDelivered(after_all, 10), 10);
+  EXPECT_EQ(*store_->CleanupDelivered(after_all, 10), 5);
+  EXPECT_EQ(*store_->CleanupDelivered(after_all, 10), 0);
+  EXPECT_EQ(QueryInt(app_, "SELECT count(*) FROM pantau_outbox_message"), 0);
 }
 
 // A claim reads a whole batch with one statement per table; each message
@@ -372,7 +400,7 @@ TEST_F(SqliteStoreTest, ZeroRetentionDeletesDeliveredRowsAtOnce) {
                      "SELECT count(*) FROM pantau_outbox WHERE state = 0 "
                      "AND attempts = 1"),
             1);
-  EXPECT_EQ(*store_->CleanupDelivered(clock_.Now() + absl::Hours(48)), 0);
+  EXPECT_EQ(*store_->CleanupDelivered(clock_.Now() + absl::Hours(48), 1000), 0);
 }
 
 TEST_F(SqliteStoreTest, MigrationIsIdempotentAndRefusesNewerSchema) {
@@ -504,8 +532,8 @@ INSERT INTO pantau_inbox VALUES ('c', '00000000-0000-7000-8000-00000000000f',
   EXPECT_EQ((*dead)[0].last_error, "gone");
 
   // The delivered row keeps its delivery time for the retention cleanup.
-  EXPECT_EQ(*(*store)->CleanupDelivered(absl::FromUnixMillis(50000)), 0);
-  EXPECT_EQ(*(*store)->CleanupDelivered(absl::FromUnixMillis(50001)), 1);
+  EXPECT_EQ(*(*store)->CleanupDelivered(absl::FromUnixMillis(50000), 1000), 0);
+  EXPECT_EQ(*(*store)->CleanupDelivered(absl::FromUnixMillis(50001), 1000), 1);
 
   // New messages get higher seqs than everything migrated.
   sqlite3* app = OpenAppDb(dir.File("v1.db"));
@@ -585,9 +613,24 @@ TEST_F(SqliteInboxTest, CleanupForgetsIdsOutsideTheWindow) {
   m.id = NewMessageId();
   auto ok = [](sqlite3*, const Message&) { return absl::OkStatus(); };
   ASSERT_TRUE(inbox.Process(m, ok).ok());
-  EXPECT_EQ(*store_->CleanupInbox(clock_.Now() - absl::Minutes(30)), 0);
+  EXPECT_EQ(*store_->CleanupInbox(clock_.Now() - absl::Minutes(30), 1000), 0);
   clock_.Advance(absl::Hours(1));
-  EXPECT_EQ(*store_->CleanupInbox(clock_.Now() - absl::Minutes(30)), 1);
+  EXPECT_EQ(*store_->CleanupInbox(clock_.Now() - absl::Minutes(30), 1000), 1);
+}
+
+TEST_F(SqliteInboxTest, CleanupForgetsAChunkAtATime) {
+  SqliteInbox inbox(app_, "billing", &clock_);
+  auto ok = [](sqlite3*, const Message&) { return absl::OkStatus(); };
+  for (int i = 0; i < 7; ++i) {
+    Message m = Msg("a");
+    m.id = NewMessageId();
+    ASSERT_TRUE(inbox.Process(m, ok).ok());
+  }
+  clock_.Advance(absl::Hours(1));
+  EXPECT_EQ(*store_->CleanupInbox(clock_.Now(), 3), 3);
+  EXPECT_EQ(*store_->CleanupInbox(clock_.Now(), 3), 3);
+  EXPECT_EQ(*store_->CleanupInbox(clock_.Now(), 3), 1);
+  EXPECT_EQ(QueryInt(app_, "SELECT count(*) FROM pantau_inbox"), 0);
 }
 
 }  // namespace

@@ -356,6 +356,38 @@ TEST_F(PgStoreTest, ARelayVacuumsThePendingRowsItDelivered) {
   PQfinish(relay);
 }
 
+TEST_F(PgStoreTest, CleanupDeletesAChunkAtATime) {
+  ASSERT_NO_FATAL_FAILURE(EnqueueInterleaved(5, 5));
+  auto batch = store_->Claim("a", 100, clock_.Now(), absl::Seconds(30));
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ(batch->size(), 25u);
+  std::vector<Outcome> outcomes;
+  for (const Message& m : *batch) {
+    outcomes.push_back({.id = m.id, .delivered = true});
+  }
+  ASSERT_TRUE(store_->Complete("a", outcomes, clock_.Now()).ok());
+  absl::Time later = clock_.Now() + absl::Seconds(1);
+  EXPECT_EQ(*store_->CleanupDelivered(later, 10), 10);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM pantau_outbox_message"), 15);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM pantau_outbox_delivered"), 15);
+  EXPECT_EQ(*store_->CleanupDelivered(later, 10), 10);
+  EXPECT_EQ(*store_->CleanupDelivered(later, 10), 5);
+  EXPECT_EQ(*store_->CleanupDelivered(later, 10), 0);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM pantau_outbox_message"), 0);
+
+  PgInbox inbox(app_, "billing", &clock_);
+  auto ok = [](PGconn*, const Message&) { return absl::OkStatus(); };
+  for (int i = 0; i < 7; ++i) {
+    Message m;
+    m.id = NewMessageId();
+    ASSERT_TRUE(inbox.Process(m, ok).ok());
+  }
+  EXPECT_EQ(*store_->CleanupInbox(later, 3), 3);
+  EXPECT_EQ(*store_->CleanupInbox(later, 3), 3);
+  EXPECT_EQ(*store_->CleanupInbox(later, 3), 1);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM pantau_inbox"), 0);
+}
+
 TEST_F(PgStoreTest, ClaimHoldsRowsUntilCompleteAndARelayThatDiesLetsGo) {
   std::string id = Enqueue("k", "m1");
   auto second = PgStore::Open(conninfo_);
@@ -530,7 +562,7 @@ TEST_F(PgStoreTest, FailuresBackOffThenDeadLetterAndReplay) {
   ASSERT_EQ(*relay.RunOnce(), 1);
   EXPECT_EQ(transport.published().size(), 1u);
   clock_.Advance(absl::Hours(25));
-  EXPECT_EQ(*store_->CleanupDelivered(clock_.Now() - absl::Hours(24)), 1);
+  EXPECT_EQ(*store_->CleanupDelivered(clock_.Now() - absl::Hours(24), 1000), 1);
 }
 
 TEST_F(PgStoreTest, InboxSkipsDuplicatesAndRollsBackFailures) {
@@ -555,7 +587,7 @@ TEST_F(PgStoreTest, InboxSkipsDuplicatesAndRollsBackFailures) {
   EXPECT_EQ(*inbox.Process(m, insert), InboxResult::kDuplicate);
   EXPECT_EQ(QueryInt("SELECT count(*) FROM orders"), 1);
   clock_.Advance(absl::Hours(1));
-  EXPECT_EQ(*store_->CleanupInbox(clock_.Now() - absl::Minutes(30)), 1);
+  EXPECT_EQ(*store_->CleanupInbox(clock_.Now() - absl::Minutes(30), 1000), 1);
 }
 
 TEST_F(PgStoreTest, InboxBatchRecordsAllIdsInOneTransaction) {
@@ -764,8 +796,8 @@ CREATE OR REPLACE TRIGGER pantau_outbox_notify AFTER INSERT ON pantau_outbox
   EXPECT_EQ((*dead)[0].attempts, 5);
   EXPECT_EQ((*dead)[0].last_error, "gone");
 
-  EXPECT_EQ(*(*store)->CleanupDelivered(absl::FromUnixMillis(50000)), 0);
-  EXPECT_EQ(*(*store)->CleanupDelivered(absl::FromUnixMillis(50001)), 1);
+  EXPECT_EQ(*(*store)->CleanupDelivered(absl::FromUnixMillis(50000), 1000), 0);
+  EXPECT_EQ(*(*store)->CleanupDelivered(absl::FromUnixMillis(50001), 1000), 1);
 
   // New messages get seqs after everything migrated.
   PgOutbox out(c);
@@ -915,8 +947,8 @@ CREATE VIEW pantau_outbox AS
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(*r, InboxResult::kDuplicate);
   }
-  EXPECT_EQ(*(*store)->CleanupInbox(absl::FromUnixMillis(4001)), 1);
-  EXPECT_EQ(*(*store)->CleanupDelivered(absl::FromUnixMillis(5001)), 1);
+  EXPECT_EQ(*(*store)->CleanupInbox(absl::FromUnixMillis(4001), 1000), 1);
+  EXPECT_EQ(*(*store)->CleanupDelivered(absl::FromUnixMillis(5001), 1000), 1);
   EXPECT_EQ(query_int("SELECT count(*) FROM pantau_outbox WHERE seq = 1"), 0);
 
   auto payloads = [](const std::vector<Message>& batch) {

@@ -67,8 +67,10 @@ class PgStore : public RelayStore {
       int limit, std::string_view after_id) override;
   absl::StatusOr<int64_t> Replay(const std::vector<std::string>& ids,
                                  absl::Time now) override;
-  absl::StatusOr<int64_t> CleanupDelivered(absl::Time before) override;
-  absl::StatusOr<int64_t> CleanupInbox(absl::Time before) override;
+  absl::StatusOr<int64_t> CleanupDelivered(absl::Time before,
+                                           int64_t limit) override;
+  absl::StatusOr<int64_t> CleanupInbox(absl::Time before,
+                                       int64_t limit) override;
   absl::Status WaitForWork(absl::Duration timeout) override;
   void Wake() override;
 

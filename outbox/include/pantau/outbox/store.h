@@ -79,10 +79,17 @@ class RelayStore {
   // Empty `ids` replays every dead letter. Returns how many were replayed.
   virtual absl::StatusOr<int64_t> Replay(const std::vector<std::string>& ids,
                                          absl::Time now) = 0;
-  // Deletes delivered rows delivered before `before`. Returns the count.
-  virtual absl::StatusOr<int64_t> CleanupDelivered(absl::Time before) = 0;
-  // Deletes inbox records processed before `before`. Returns the count.
-  virtual absl::StatusOr<int64_t> CleanupInbox(absl::Time before) = 0;
+  // Deletes up to `limit` delivered rows (and their messages) delivered
+  // before `before`, in one transaction. Returns the count; fewer than
+  // `limit` means none are left. A bounded transaction keeps writers (the
+  // whole database on SQLite) and the relay's thread from waiting for
+  // minutes of deliveries to be deleted at once.
+  virtual absl::StatusOr<int64_t> CleanupDelivered(absl::Time before,
+                                                   int64_t limit) = 0;
+  // Deletes up to `limit` inbox records processed before `before`.
+  // Returns the count, as CleanupDelivered.
+  virtual absl::StatusOr<int64_t> CleanupInbox(absl::Time before,
+                                               int64_t limit) = 0;
 
   // Blocks until new messages may be there or `timeout` passes.
   // PostgreSQL wakes on NOTIFY; SQLite waits for Wake() or the timeout.
