@@ -175,6 +175,8 @@ absl::Status Relay::Maintain() {
     // seconds, or this relay's thread on PostgreSQL. So cleanup goes in
     // chunks of kCleanupChunk rows, for at most kCleanupSlice per call;
     // what is left goes on at the next call, not a cleanup_interval later.
+    // A failing cleanup waits for the next interval, as before.
+    next_cleanup_ = now + options_.cleanup_interval;
     bool more = true;
     int64_t n = 0;
     while (more && clock_->Now() - now < kCleanupSlice) {
@@ -190,7 +192,7 @@ absl::Status Relay::Maintain() {
       n += d + k;
       more = d >= kCleanupChunk || k >= kCleanupChunk;
     }
-    next_cleanup_ = more ? now : now + options_.cleanup_interval;
+    if (more) next_cleanup_ = now;
     if (n > 0) {
       PANTAU_LOG(kDebug, "outbox cleanup", {{"deleted", n}, {"more", more}});
     }
