@@ -272,6 +272,61 @@ TEST_F(RelayTest, MaintainCleansUpInChunksAcrossCalls) {
   EXPECT_EQ(left(), 0) << "the rest waited for the next cleanup interval";
 }
 
+// A store whose cleanup fails, counting the attempts; the rest is the
+// SQLite store's.
+class FailingCleanupStore : public RelayStore {
+ public:
+  explicit FailingCleanupStore(RelayStore* inner) : inner_(inner) {}
+  absl::StatusOr<std::vector<Message>> Claim(std::string_view owner, int limit,
+                                             absl::Time now,
+                                             absl::Duration lease) override {
+    return inner_->Claim(owner, limit, now, lease);
+  }
+  absl::Status Complete(std::string_view owner,
+                        const std::vector<Outcome>& outcomes,
+                        absl::Time now) override {
+    return inner_->Complete(owner, outcomes, now);
+  }
+  absl::StatusOr<OutboxStats> Stats(absl::Time now) override {
+    return inner_->Stats(now);
+  }
+  absl::StatusOr<std::vector<Message>> ListDead(
+      int limit, std::string_view after) override {
+    return inner_->ListDead(limit, after);
+  }
+  absl::StatusOr<int64_t> Replay(const std::vector<std::string>& ids,
+                                 absl::Time now) override {
+    return inner_->Replay(ids, now);
+  }
+  absl::StatusOr<int64_t> CleanupDelivered(absl::Time, int64_t) override {
+    ++cleanups;
+    return absl::PermissionDeniedError("no DELETE for this role");
+  }
+  absl::StatusOr<int64_t> CleanupInbox(absl::Time, int64_t) override {
+    return 0;
+  }
+  absl::Status WaitForWork(absl::Duration timeout) override {
+    return inner_->WaitForWork(timeout);
+  }
+  void Wake() override { inner_->Wake(); }
+
+  int cleanups = 0;
+
+ private:
+  RelayStore* inner_;
+};
+
+TEST_F(RelayTest, AFailingCleanupWaitsForTheNextInterval) {
+  FailingCleanupStore store(store_.get());
+  Relay relay(&store, &transport_, options_, &clock_);
+  EXPECT_FALSE(relay.Maintain().ok());
+  EXPECT_TRUE(relay.Maintain().ok());  // not again within the interval
+  EXPECT_EQ(store.cleanups, 1);
+  clock_.Advance(options_.cleanup_interval);
+  EXPECT_FALSE(relay.Maintain().ok());
+  EXPECT_EQ(store.cleanups, 2);
+}
+
 TEST_F(RelayTest, RunClaimsAheadAndKeepsPerKeyOrder) {
   // Run claims the next batch while the previous one is being published;
   // the keys of messages in flight must stay out of that claim.
