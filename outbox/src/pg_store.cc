@@ -544,16 +544,28 @@ absl::Status MigratePg(PGconn* conn) {
     // IF NOT EXISTS notices are noise on every start.
     PANTAU_RETURN_IF_ERROR(
         PgExec(conn, "SET LOCAL client_min_messages = warning").status());
-    PANTAU_RETURN_IF_ERROR(
-        PgExec(conn,
-               "CREATE TABLE IF NOT EXISTS pantau_outbox_meta ("
-               "name TEXT PRIMARY KEY, value INT NOT NULL)")
-            .status());
+    // The version is read before any DDL: services often connect with a
+    // role that may read and write the tables but not create anything
+    // (CREATE TABLE IF NOT EXISTS checks that privilege even when the
+    // table is there), and a schema that is current needs nothing more.
     PANTAU_ASSIGN_OR_RETURN(
-        PgResult r,
-        PgExec(conn,
-               "SELECT value FROM pantau_outbox_meta WHERE name = 'schema'"));
-    int version = PQntuples(r.get()) > 0 ? atoi(PQgetvalue(r.get(), 0, 0)) : 0;
+        PgResult exists,
+        PgExec(conn, "SELECT to_regclass('pantau_outbox_meta') IS NOT NULL"));
+    int version = 0;
+    if (PQgetvalue(exists.get(), 0, 0)[0] == 't') {
+      PANTAU_ASSIGN_OR_RETURN(
+          PgResult r,
+          PgExec(conn,
+                 "SELECT value FROM pantau_outbox_meta WHERE name = 'schema'"));
+      if (PQntuples(r.get()) > 0) version = atoi(PQgetvalue(r.get(), 0, 0));
+    }
+    if (version < kPgSchemaVersion) {
+      PANTAU_RETURN_IF_ERROR(
+          PgExec(conn,
+                 "CREATE TABLE IF NOT EXISTS pantau_outbox_meta ("
+                 "name TEXT PRIMARY KEY, value INT NOT NULL)")
+              .status());
+    }
     if (version > kPgSchemaVersion) {
       return absl::FailedPreconditionError(
           absl::StrCat("outbox schema version ", version,

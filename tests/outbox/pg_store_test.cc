@@ -388,6 +388,47 @@ TEST_F(PgStoreTest, CleanupDeletesAChunkAtATime) {
   EXPECT_EQ(QueryInt("SELECT count(*) FROM pantau_inbox"), 0);
 }
 
+// Services often run with a role that may read and write the outbox
+// tables but not create anything; the schema is migrated by its owner.
+// Opening a store with such a role used to fail on the migration's
+// CREATE TABLE IF NOT EXISTS even with the schema current.
+TEST_F(PgStoreTest, ARoleWithOnlyDataPrivilegesProducesAndRelays) {
+  Exec(
+      "DO $$ BEGIN CREATE ROLE pantau_test_dml LOGIN; "
+      "EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+  Exec("REVOKE CREATE ON SCHEMA public FROM PUBLIC");
+  Exec(
+      "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
+      "TO pantau_test_dml");
+  Exec("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO pantau_test_dml");
+  // libpq takes the last value given for a keyword.
+  std::string as_dml = conninfo_ + " user=pantau_test_dml";
+  auto relay_store = PgStore::Open(as_dml);
+  ASSERT_TRUE(relay_store.ok()) << relay_store.status();
+  PGconn* app = PQconnectdb(as_dml.c_str());
+  ASSERT_EQ(PQstatus(app), CONNECTION_OK);
+  // The schema is current: nothing to create, nothing refused.
+  EXPECT_TRUE(MigratePg(app).ok());
+  PgOutbox out(app, &clock_);
+  ExecOk(app, "BEGIN");
+  Message m;
+  m.topic = "orders";
+  m.key = "k";
+  m.payload = "from a data-only role";
+  ASSERT_TRUE(out.Enqueue(m).ok());
+  ExecOk(app, "COMMIT");
+  PQfinish(app);
+  MemoryTransport transport;
+  Relay relay(relay_store->get(), &transport, RelayOptions{},
+              base::Clock::Real());
+  auto n = relay.RunOnce();
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 1);
+  ASSERT_EQ(transport.published().size(), 1u);
+  EXPECT_EQ(transport.published()[0].payload, "from a data-only role");
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM pantau_outbox WHERE state = 1"), 1);
+}
+
 TEST_F(PgStoreTest, ClaimHoldsRowsUntilCompleteAndARelayThatDiesLetsGo) {
   std::string id = Enqueue("k", "m1");
   auto second = PgStore::Open(conninfo_);
