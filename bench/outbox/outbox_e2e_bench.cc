@@ -328,24 +328,31 @@ bool CleanupAll(F&& chunk) {
 
 bool SteadyState(bool pg, const std::string& producer_db,
                  const std::string& consumer_db) {
+  auto open = [&](const std::string& db) -> std::unique_ptr<RelayStore> {
+    if (pg) {
+      auto s = PgStore::Open(db);
+      return s.ok() ? std::move(*s) : nullptr;
+    }
+    auto s = SqliteStore::Open(db);
+    return s.ok() ? std::move(*s) : nullptr;
+  };
+  std::unique_ptr<RelayStore> producer = open(producer_db),
+                              consumer = open(consumer_db);
+  if (producer == nullptr || consumer == nullptr) return false;
   absl::Time later = absl::Now() + absl::Hours(1);
+  int64_t t0 = NowNs();
+  if (!CleanupAll(
+          [&](int64_t n) { return producer->CleanupDelivered(later, n); })) {
+    return false;
+  }
+  int64_t t1 = NowNs();
+  if (!CleanupAll(
+          [&](int64_t n) { return consumer->CleanupInbox(later, n); })) {
+    return false;
+  }
+  fprintf(stderr, "steady: CleanupDelivered %.0f ms, CleanupInbox %.0f ms\n",
+          (t1 - t0) / 1e6, (NowNs() - t1) / 1e6);
   if (pg) {
-    auto producer = PgStore::Open(producer_db);
-    auto consumer = PgStore::Open(consumer_db);
-    if (!producer.ok() || !consumer.ok()) return false;
-    int64_t t0 = NowNs();
-    if (!CleanupAll([&](int64_t n) {
-          return (*producer)->CleanupDelivered(later, n);
-        })) {
-      return false;
-    }
-    int64_t t1 = NowNs();
-    if (!CleanupAll(
-            [&](int64_t n) { return (*consumer)->CleanupInbox(later, n); })) {
-      return false;
-    }
-    fprintf(stderr, "steady: CleanupDelivered %.0f ms, CleanupInbox %.0f ms\n",
-            (t1 - t0) / 1e6, (NowNs() - t1) / 1e6);
     for (const std::string& db : {producer_db, consumer_db}) {
       PGconn* c = PQconnectdb(db.c_str());
       bool ok = Sql(c, "DELETE FROM orders") && Sql(c, "DELETE FROM effects") &&
@@ -355,22 +362,8 @@ bool SteadyState(bool pg, const std::string& producer_db,
     }
     return true;
   }
-  auto producer = SqliteStore::Open(producer_db);
-  auto consumer = SqliteStore::Open(consumer_db);
-  if (!producer.ok() || !consumer.ok()) return false;
-  int64_t t0 = NowNs();
-  if (!CleanupAll(
-          [&](int64_t n) { return (*producer)->CleanupDelivered(later, n); })) {
-    return false;
-  }
-  int64_t t1 = NowNs();
-  if (!CleanupAll(
-          [&](int64_t n) { return (*consumer)->CleanupInbox(later, n); })) {
-    return false;
-  }
-  fprintf(stderr, "steady: CleanupDelivered %.0f ms, CleanupInbox %.0f ms\n",
-          (t1 - t0) / 1e6, (NowNs() - t1) / 1e6);
-  for (sqlite3* db : {(*producer)->db(), (*consumer)->db()}) {
+  for (RelayStore* store : {producer.get(), consumer.get()}) {
+    sqlite3* db = static_cast<SqliteStore*>(store)->db();
     if (!Sql(db, "DELETE FROM orders") || !Sql(db, "DELETE FROM effects")) {
       return false;
     }
