@@ -380,7 +380,9 @@ absl::StatusOr<std::vector<Message>> SqliteStore::Claim(std::string_view owner,
   });
   if (!s.ok()) return s;
   for (size_t i = 0; i < out.size(); ++i) {
-    claimed_seq_[ClaimKey(out[i].id)] = take_seqs[i];
+    // An id not in canonical form is left to Complete's lookup by id.
+    absl::uint128 key = ClaimKey(out[i].id);
+    if (key != 0) claimed_seq_[key] = take_seqs[i];
   }
   return out;
 }

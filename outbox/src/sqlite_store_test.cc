@@ -316,6 +316,36 @@ TEST_F(SqliteStoreTest, BatchClaimGivesEachMessageItsOwnRow) {
 
 // One Complete records a mixed batch: deliveries in bulk, the rest row by
 // row, and nothing for rows whose lease has gone to another relay.
+// SQLite keeps ids as text, so two messages may have ids that differ only
+// in case. Each outcome must land on its own message's row: the delivered
+// one is recorded, the failed one stays pending for its retry.
+TEST_F(SqliteStoreTest, IdsDifferingOnlyInCaseKeepTheirOwnOutcomes) {
+  Message upper = Msg("k1", "upper");
+  upper.id = "0190A5B6-0000-7000-8000-00000000ABCD";
+  Message lower = Msg("k2", "lower");
+  lower.id = "0190a5b6-0000-7000-8000-00000000abcd";
+  Commit(upper);
+  Commit(lower);
+  auto claimed = store_->Claim("r1", 10, clock_.Now(), absl::Seconds(30));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_EQ(claimed->size(), 2u);
+  ASSERT_TRUE(store_
+                  ->Complete("r1",
+                             {{.id = upper.id, .delivered = true},
+                              {.id = lower.id,
+                               .error = "broker said no",
+                               .next_attempt_at = clock_.Now()}},
+                             clock_.Now())
+                  .ok());
+  auto state_of = [&](const std::string& id) {
+    return QueryInt(
+        app_,
+        absl::StrCat("SELECT state FROM pantau_outbox WHERE id = '", id, "'"));
+  };
+  EXPECT_EQ(state_of(upper.id), 1);
+  EXPECT_EQ(state_of(lower.id), 0) << "the failed message was lost";
+}
+
 TEST_F(SqliteStoreTest, CompleteRecordsAMixedBatchOnlyWhereTheLeaseIsHeld) {
   std::vector<std::string> ids;
   for (int i = 0; i < 8; ++i) ids.push_back(Commit(Msg(absl::StrCat("k", i))));

@@ -42,9 +42,22 @@ inline absl::uint128 UuidKey(const char raw[16]) {
   return absl::MakeUint128(hi, lo);
 }
 
-// The key a claimed message's id is filed under; 0 for a malformed id
-// (which no claimed message has).
+// The key a claimed message's id is filed under, for an id in canonical
+// form (lowercase, hyphens at 8, 13, 18 and 23: what PostgreSQL's uuid
+// type gives back and NewMessageId makes); 0 for any other, which the
+// stores never file. Only canonical text maps one to one to the bits: on
+// SQLite "ABC..." and "abc..." are two messages, and filing both under one
+// key recorded one's outcome on the other's row.
 inline absl::uint128 ClaimKey(std::string_view id) {
+  if (id.size() != 36) return 0;
+  for (size_t i = 0; i < id.size(); ++i) {
+    char c = id[i];
+    bool hyphen = i == 8 || i == 13 || i == 18 || i == 23;
+    if (hyphen ? c != '-'
+               : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return 0;
+    }
+  }
   char raw[16];
   return UuidBytes(id, raw) ? UuidKey(raw) : absl::uint128(0);
 }
