@@ -38,6 +38,13 @@ class SqliteStoreTest : public ::testing::Test {
   void TearDown() override { sqlite3_close_v2(app_); }
 
   // Enqueues in its own committed transaction; returns the id.
+  // The message's state in the pantau_outbox view: 0 pending, 1
+  // delivered, 2 dead.
+  int64_t StateOf(const std::string& id) {
+    return QueryInt(
+        app_,
+        absl::StrCat("SELECT state FROM pantau_outbox WHERE id = '", id, "'"));
+  }
   std::string Commit(Message m) {
     SqliteOutbox out(app_, &clock_);
     Exec(app_, "BEGIN");
@@ -337,13 +344,8 @@ TEST_F(SqliteStoreTest, IdsDifferingOnlyInCaseKeepTheirOwnOutcomes) {
                                .next_attempt_at = clock_.Now()}},
                              clock_.Now())
                   .ok());
-  auto state_of = [&](const std::string& id) {
-    return QueryInt(
-        app_,
-        absl::StrCat("SELECT state FROM pantau_outbox WHERE id = '", id, "'"));
-  };
-  EXPECT_EQ(state_of(upper.id), 1);
-  EXPECT_EQ(state_of(lower.id), 0) << "the failed message was lost";
+  EXPECT_EQ(StateOf(upper.id), 1);
+  EXPECT_EQ(StateOf(lower.id), 0) << "the failed message was lost";
 }
 
 TEST_F(SqliteStoreTest, CompleteRecordsAMixedBatchOnlyWhereTheLeaseIsHeld) {
@@ -378,17 +380,12 @@ TEST_F(SqliteStoreTest, CompleteRecordsAMixedBatchOnlyWhereTheLeaseIsHeld) {
                               {.id = ids[5], .delivered = true}},
                              clock_.Now())
                   .ok());
-  auto state_of = [&](const std::string& id) {
-    return QueryInt(
-        app_,
-        absl::StrCat("SELECT state FROM pantau_outbox WHERE id = '", id, "'"));
-  };
-  EXPECT_EQ(state_of(ids[0]), 1);
-  EXPECT_EQ(state_of(ids[1]), 0);
-  EXPECT_EQ(state_of(ids[2]), 1);
-  EXPECT_EQ(state_of(ids[3]), 0);
-  EXPECT_EQ(state_of(ids[4]), 2);
-  EXPECT_EQ(state_of(ids[5]), 1);
+  EXPECT_EQ(StateOf(ids[0]), 1);
+  EXPECT_EQ(StateOf(ids[1]), 0);
+  EXPECT_EQ(StateOf(ids[2]), 1);
+  EXPECT_EQ(StateOf(ids[3]), 0);
+  EXPECT_EQ(StateOf(ids[4]), 2);
+  EXPECT_EQ(StateOf(ids[5]), 1);
   EXPECT_EQ(
       QueryInt(app_, absl::StrCat("SELECT attempts FROM pantau_outbox WHERE "
                                   "id = '",
