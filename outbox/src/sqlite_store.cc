@@ -186,6 +186,16 @@ absl::Status ConfigureSqliteConnection(sqlite3* db,
   int64_t ms = std::max<int64_t>(0, absl::ToInt64Milliseconds(busy_timeout));
   sqlite3_busy_handler(db, &PollWriteLock,
                        reinterpret_cast<void*>(static_cast<intptr_t>(ms)));
+  // 16 KiB pages for a database that has none yet (an existing one keeps
+  // its size: SQLite changes it only before the first table, and never in
+  // WAL mode). Each page of a commit is a WAL frame, two pwrite calls, and
+  // each page another connection wrote since this one last read is a pread
+  // (a commit on another connection empties this one's cache), so an
+  // outbox of 1 KiB messages did several system calls per message at 4 KiB.
+  // Measured with bench/outbox (SQLite, 150k messages, alternating):
+  // 5.3-6.7 s of the bench's CPU against 7.0-7.2 s, producers at 37-46k
+  // against 28-31k msg/s; 32 and 64 KiB were no better.
+  PANTAU_RETURN_IF_ERROR(SqliteExec(db, "PRAGMA page_size=16384"));
   PANTAU_RETURN_IF_ERROR(SqliteExec(db, "PRAGMA journal_mode=WAL"));
   return SqliteExec(db, "PRAGMA synchronous=NORMAL");
 }

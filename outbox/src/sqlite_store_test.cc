@@ -576,6 +576,38 @@ INSERT INTO pantau_inbox VALUES ('c', '00000000-0000-7000-8000-00000000000f',
   sqlite3_close_v2(app);
 }
 
+TEST(SqliteStore, ANewDatabaseGetsLargePagesAnExistingOneKeepsItsOwn) {
+  TempDir dir;
+  auto fresh = SqliteStore::Open(dir.File("new.db"));
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  sqlite3* app = OpenAppDb(dir.File("new.db"));
+  EXPECT_EQ(QueryInt(app, "PRAGMA page_size"), 16384);
+  sqlite3_close_v2(app);
+
+  // An application's database made before it used the outbox.
+  sqlite3* old = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.File("old.db").c_str(), &old), SQLITE_OK);
+  Exec(old, "PRAGMA page_size=4096");
+  Exec(old, "CREATE TABLE customers(id INTEGER PRIMARY KEY)");
+  sqlite3_close_v2(old);
+  auto store = SqliteStore::Open(dir.File("old.db"));
+  ASSERT_TRUE(store.ok()) << store.status();
+  app = OpenAppDb(dir.File("old.db"));
+  EXPECT_EQ(QueryInt(app, "PRAGMA page_size"), 4096);
+  // And the outbox works in it.
+  base::FakeClock clock;
+  SqliteOutbox out(app, &clock);
+  Message m = Msg("k");
+  Exec(app, "BEGIN");
+  ASSERT_TRUE(out.Enqueue(m).ok());
+  Exec(app, "COMMIT");
+  auto claimed = (*store)->Claim("r", 10, clock.Now(), absl::Seconds(30));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].id, m.id);
+  sqlite3_close_v2(app);
+}
+
 TEST(SqliteStore, OpenFailsCleanlyOnABadPath) {
   auto s = SqliteStore::Open("/nonexistent-dir/x/y.db");
   EXPECT_FALSE(s.ok());

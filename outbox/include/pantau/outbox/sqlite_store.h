@@ -30,7 +30,9 @@ namespace pantau::outbox {
 
 // Sets WAL mode, synchronous=NORMAL and a busy handler on a connection
 // that waits up to `busy_timeout` for the write lock, polling it every
-// 0.2-1 ms (SQLite's own busy timeout backs off to 100 ms sleeps).
+// 0.2-1 ms (SQLite's own busy timeout backs off to 100 ms sleeps). A
+// database that is still empty gets 16 KiB pages; one with tables keeps
+// its page size.
 absl::Status ConfigureSqliteConnection(sqlite3* db,
                                        absl::Duration busy_timeout);
 // Creates or upgrades the outbox and inbox tables. Idempotent; safe to run
