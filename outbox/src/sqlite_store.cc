@@ -197,6 +197,27 @@ absl::Status ConfigureSqliteConnection(sqlite3* db,
   // against 28-31k msg/s; 32 and 64 KiB were no better.
   PANTAU_RETURN_IF_ERROR(SqliteExec(db, "PRAGMA page_size=16384"));
   PANTAU_RETURN_IF_ERROR(SqliteExec(db, "PRAGMA journal_mode=WAL"));
+  // SQLite checkpoints a WAL of 1000 pages, 4 MiB at its default page
+  // size, in the commit that crosses it. Counted in 16 KiB pages that was
+  // 16 MiB: a four times longer stall of whichever producer or relay
+  // committed (p99 at 15k msg/s 43-51 ms against 29-34 ms). So the
+  // threshold stays 4 MiB whatever the page size.
+  int page_size = 0;
+  {
+    sqlite3_stmt* q = nullptr;
+    if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &q, nullptr) ==
+            SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+      page_size = sqlite3_column_int(q, 0);
+    }
+    sqlite3_finalize(q);
+  }
+  if (page_size > 0) {
+    PANTAU_RETURN_IF_ERROR(
+        SqliteExec(db, absl::StrCat("PRAGMA wal_autocheckpoint=",
+                                    std::max(1, (4 << 20) / page_size))
+                           .c_str()));
+  }
   return SqliteExec(db, "PRAGMA synchronous=NORMAL");
 }
 

@@ -582,6 +582,8 @@ TEST(SqliteStore, ANewDatabaseGetsLargePagesAnExistingOneKeepsItsOwn) {
   ASSERT_TRUE(fresh.ok()) << fresh.status();
   sqlite3* app = OpenAppDb(dir.File("new.db"));
   EXPECT_EQ(QueryInt(app, "PRAGMA page_size"), 16384);
+  // Checkpoints still come every 4 MiB of WAL.
+  EXPECT_EQ(QueryInt(app, "PRAGMA wal_autocheckpoint"), 256);
   sqlite3_close_v2(app);
 
   // An application's database made before it used the outbox.
@@ -594,6 +596,7 @@ TEST(SqliteStore, ANewDatabaseGetsLargePagesAnExistingOneKeepsItsOwn) {
   ASSERT_TRUE(store.ok()) << store.status();
   app = OpenAppDb(dir.File("old.db"));
   EXPECT_EQ(QueryInt(app, "PRAGMA page_size"), 4096);
+  EXPECT_EQ(QueryInt(app, "PRAGMA wal_autocheckpoint"), 1024);
   // And the outbox works in it.
   base::FakeClock clock;
   SqliteOutbox out(app, &clock);
