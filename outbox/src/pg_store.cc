@@ -1190,19 +1190,47 @@ absl::StatusOr<std::vector<InboxResult>> PgInbox::ProcessBatch(
   }
   std::vector<InboxResult> results;
   if (messages.empty()) return results;
+  // Ids go in as a binary text array: nothing to quote, nothing for the
+  // server to parse (array_in was a twentieth of the consumer's backend).
+  BinaryArray id_array(kTextOid);
+  for (const Message* m : messages) id_array.Add(m->id);
+  const std::string ids = id_array.Finish();
+  const std::string at = Ms(clock_->Now());
+
+  // First as if every message were new, which is nearly always so: a plain
+  // insert. INSERT ... ON CONFLICT DO NOTHING inserts each row
+  // speculatively and confirms it with a WAL record of its own: 7.3-8.2 s
+  // per million rows against 3.4-4.7 s (150k inbox rows in batches of 175,
+  // PostgreSQL 15). A duplicate fails the plain insert with a unique
+  // violation before the handler has run; the transaction is rolled back
+  // and the batch goes again below, sorting the duplicates out.
+  bool conflict = false;
   absl::Status s = InTx(conn_, [&]() -> absl::Status {
-    // Ids go in as a binary text array: nothing to quote, nothing for the
-    // server to parse (array_in was a twentieth of the consumer's backend).
-    BinaryArray ids(kTextOid);
-    for (const Message* m : messages) ids.Add(m->id);
-    std::string at = Ms(clock_->Now());
+    absl::Status ins =
+        PgExec(conn_,
+               "INSERT INTO pantau_inbox (consumer, message_id, processed_at) "
+               "SELECT $1, id, $3 FROM unnest($2::text[]) AS id",
+               {{consumer_}, {ids, true}, {at}})
+            .status();
+    if (absl::IsAlreadyExists(ins)) conflict = true;
+    PANTAU_RETURN_IF_ERROR(ins);
+    results.assign(messages.size(), InboxResult::kProcessed);
+    return handler(conn_, messages);
+  });
+  if (!conflict) {
+    if (!s.ok()) return s;
+    return results;
+  }
+
+  results.clear();
+  s = InTx(conn_, [&]() -> absl::Status {
     PANTAU_ASSIGN_OR_RETURN(
         PgResult r,
         PgExec(conn_,
                "INSERT INTO pantau_inbox (consumer, message_id, processed_at) "
                "SELECT $1, id, $3 FROM unnest($2::text[]) AS id "
                "ON CONFLICT DO NOTHING RETURNING message_id",
-               {{consumer_}, {ids.Finish(), true}, {at}}));
+               {{consumer_}, {ids, true}, {at}}));
     absl::flat_hash_set<std::string> fresh_ids;
     for (int i = 0; i < PQntuples(r.get()); ++i) {
       fresh_ids.insert(PQgetvalue(r.get(), i, 0));
