@@ -17,6 +17,10 @@
 //                    them up as retention would; see SteadyState)]
 //                    [--pg_options="-c name=value ..." (PostgreSQL server
 //                    options)]
+//                    [--stages (each stage alone: all messages are
+//                    enqueued first, then the relays publish them all,
+//                    then the consumers take them; prints each stage's
+//                    rate and CPU)]
 //
 // Pipeline (all in this process, each stage on its own threads and
 // connections): producer transactions insert an `orders` row and enqueue
@@ -82,6 +86,8 @@ struct Flags {
   // cleaned up as retention would (see SteadyState); 0 measures a fresh
   // database.
   int steady = 0;
+  // Each stage alone (see the header).
+  bool stages = false;
 };
 
 Flags Parse(int argc, char** argv) {
@@ -107,6 +113,7 @@ Flags Parse(int argc, char** argv) {
     if (k == "--pg_statements") f.pg_statements = v != "0";
     if (k == "--pg_options") f.pg_options = v;
     if (k == "--steady") f.steady = std::stoi(v);
+    if (k == "--stages") f.stages = v != "0";
   }
   return f;
 }
@@ -378,6 +385,10 @@ int Main(int argc, char** argv) {
   for (int fd = 3; fd < 1024; ++fd) fcntl(fd, F_SETFD, FD_CLOEXEC);
   Flags f = Parse(argc, argv);
   bool pg = f.store == "pg";
+  if (f.stages && f.steady > 0) {
+    fprintf(stderr, "--stages and --steady do not go together\n");
+    return 1;
+  }
   auto nats = testing::NatsServer::Start();
   if (!nats.ok()) {
     fprintf(stderr, "nats: %s\n", nats.status().ToString().c_str());
@@ -453,10 +464,16 @@ int Main(int argc, char** argv) {
 
   // Consumers.
   std::atomic<bool> stop{false};
+  // With --stages, relays and consumers wait for their turn here.
+  std::atomic<bool> relays_go{!f.stages}, consumers_go{!f.stages};
+  auto wait_turn = [&](const std::atomic<bool>& go) {
+    while (!go.load() && !stop.load()) absl::SleepFor(absl::Milliseconds(1));
+  };
   std::vector<std::thread> threads;
   for (int c = 0; c < f.consumers; ++c) {
     threads.emplace_back([&, c] {
       pthread_setname_np(pthread_self(), "consumer");
+      wait_turn(consumers_go);
       NatsSourceOptions so;
       so.durable = "bench";
       so.subject = "bench.>";
@@ -604,8 +621,9 @@ int Main(int argc, char** argv) {
                                              transports.back().get(), o));
   }
   for (auto& r : relays) {
-    threads.emplace_back([&r] {
+    threads.emplace_back([&] {
       pthread_setname_np(pthread_self(), "relay");
+      wait_turn(relays_go);
       r->Run();
     });
   }
@@ -740,6 +758,35 @@ int Main(int argc, char** argv) {
   run_producers(base, total);
   if (failed.load()) return 1;
   int64_t produced_ns = NowNs();
+  if (f.stages) {
+    // Each stage alone on the machine: the producers are done, so the
+    // relays publish the whole backlog, and then the consumers take it.
+    auto stage = [&](const char* name, int64_t from_ns, const CpuSnapshot& a,
+                     const CpuSnapshot& b) {
+      double secs = (NowNs() - from_ns) / 1e9;
+      fprintf(stderr,
+              "stage %s: %d messages in %.2f s = %.0f msg/s, CPU %.0f us per "
+              "message (bench %.2fs, nats-server %.2fs, postgres %.2fs)\n",
+              name, total, secs, total / secs,
+              (b.self + b.children + b.pg - a.self - a.children - a.pg) /
+                  total * 1e6,
+              b.self - a.self, b.children - a.children, b.pg - a.pg);
+    };
+    CpuSnapshot produced_cpu = TakeCpu(postmaster);
+    stage("produce", start_ns, cpu_start, produced_cpu);
+    int64_t relay_ns = NowNs();
+    relays_go.store(true);
+    absl::Time deadline = absl::Now() + absl::Minutes(5);
+    while (counters.published.load() < base + total && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    CpuSnapshot published_cpu = TakeCpu(postmaster);
+    stage("relay", relay_ns, produced_cpu, published_cpu);
+    int64_t consume_ns = NowNs();
+    consumers_go.store(true);
+    wait_consumed(base + total);
+    stage("consume", consume_ns, published_cpu, TakeCpu(postmaster));
+  }
   wait_consumed(base + total);
   CpuSnapshot cpu_end = TakeCpu(postmaster);
   if (pg && f.pg_statements) PrintTopStatements({producer_db, consumer_db});
