@@ -710,6 +710,36 @@ TEST_F(PgStoreTest, InboxBatchHandlerSeesOnlyFreshMessagesOnce) {
   EXPECT_EQ(QueryInt("SELECT count(*) FROM pantau_inbox"), 3);
 }
 
+// A batch is first recorded with a plain insert; only the inbox's own
+// unique violation sends it round again. A handler that fails with a
+// unique violation in its tables (AlreadyExists) fails the batch once:
+// it is not run a second time as if its messages were duplicates.
+TEST_F(PgStoreTest, InboxBatchHandlerConflictIsNotTakenForADuplicate) {
+  PgInbox inbox(app_, "billing", &clock_);
+  Message a, b;
+  a.id = NewMessageId();
+  b.id = NewMessageId();
+  int calls = 0;
+  auto conflicting =
+      [&](PGconn*, const std::vector<const Message*>& ms) -> absl::Status {
+    ++calls;
+    EXPECT_EQ(ms.size(), 2u);
+    return absl::AlreadyExistsError("orders: duplicate key");
+  };
+  auto r = inbox.ProcessBatch({&a, &b}, conflicting);
+  EXPECT_TRUE(absl::IsAlreadyExists(r.status())) << r.status();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM pantau_inbox"), 0);
+  // Both are still new to the inbox.
+  auto ok = inbox.ProcessBatch({&a, &b},
+                               [](PGconn*, const std::vector<const Message*>&) {
+                                 return absl::OkStatus();
+                               });
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(*ok, (std::vector<InboxResult>{InboxResult::kProcessed,
+                                           InboxResult::kProcessed}));
+}
+
 // A database written by the version 1 library (one wide row per message)
 // with messages in every state: the upgrade keeps the pending ones, in
 // their order, with their retry state, and the delivered and dead ones;
