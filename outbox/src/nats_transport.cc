@@ -45,6 +45,30 @@ absl::Status NatsError(natsStatus s, std::string_view what,
   }
 }
 
+// Destroys the messages handed to it all at once, when it goes out of
+// scope. libnats frees every natsMsg on its garbage-collector thread and
+// wakes that thread when it sleeps; destroying each message as soon as it
+// is done with woke it several thousand times a second in the benchmark
+// (a futex wake and two context switches each, and its frees contended for
+// the allocating threads' malloc arenas). A whole batch at once wakes it
+// about once.
+class MsgBatchDestroyer {
+ public:
+  MsgBatchDestroyer() = default;
+  MsgBatchDestroyer(const MsgBatchDestroyer&) = delete;
+  MsgBatchDestroyer& operator=(const MsgBatchDestroyer&) = delete;
+  ~MsgBatchDestroyer() {
+    for (natsMsg* m : msgs_) natsMsg_Destroy(m);
+  }
+  void Add(natsMsg* m) {
+    if (m != nullptr) msgs_.push_back(m);
+  }
+  void Reserve(size_t n) { msgs_.reserve(n); }
+
+ private:
+  std::vector<natsMsg*> msgs_;
+};
+
 }  // namespace
 
 // Owns a connection and its JetStream context.
@@ -212,6 +236,8 @@ std::vector<absl::Status> NatsTransport::Publish(
   size_t waiting = 0;
   std::string reply = st.inbox + ".";
   const size_t reply_prefix = reply.size();
+  MsgBatchDestroyer done;  // the batch's messages and acks
+  done.Reserve(2 * batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
     const Message& m = batch[i];
     reply.resize(reply_prefix);
@@ -230,7 +256,7 @@ std::vector<absl::Status> NatsTransport::Publish(
     if (s == NATS_OK)
       s = natsMsgHeader_Set(msg, kCreatedHeader, created.c_str());
     if (s == NATS_OK) s = natsConnection_PublishMsg(st.conn->nc, msg);
-    natsMsg_Destroy(msg);
+    done.Add(msg);
     if (s != NATS_OK) {
       out[i] = NatsError(s, absl::StrCat("publish to ", m.topic));
     } else {
@@ -266,7 +292,7 @@ std::vector<absl::Status> NatsTransport::Publish(
       state[n - base] = 2;
       --waiting;
     }
-    natsMsg_Destroy(ack);
+    done.Add(ack);
   }
   for (size_t i = 0; i < batch.size(); ++i) {
     if (state[i] != 1) continue;
@@ -488,6 +514,7 @@ absl::StatusOr<std::vector<std::unique_ptr<Delivery>>> NatsSource::Fetch(
   State& st = *state_;
   absl::MutexLock lock(&st.fetch_mu);
   const absl::Time deadline = absl::Now() + timeout;
+  MsgBatchDestroyer done;  // every message taken off the inbox
   auto take = [&](natsMsg* msg) {
     const char* reply = natsMsg_GetReply(msg);
     out.push_back(std::make_unique<NatsDelivery>(
@@ -501,7 +528,7 @@ absl::StatusOr<std::vector<std::unique_ptr<Delivery>>> NatsSource::Fetch(
     natsMsg* msg = nullptr;
     if (natsSubscription_NextMsg(&msg, st.sub, 1) != NATS_OK) break;
     if (!StatusOf(msg).has_value()) take(msg);
-    natsMsg_Destroy(msg);
+    done.Add(msg);
   }
   if (static_cast<int>(out.size()) >= max) return out;
 
@@ -580,14 +607,14 @@ absl::StatusOr<std::vector<std::unique_ptr<Delivery>>> NatsSource::Fetch(
     std::optional<std::string> status = StatusOf(msg);
     if (!status.has_value()) {
       take(msg);  // a delivery for any of our requests, old ones included
-      natsMsg_Destroy(msg);
+      done.Add(msg);
       continue;
     }
     // A status for an earlier request (or an idle heartbeat) says nothing
     // about this one.
     bool current = reply == natsMsg_GetSubject(msg);
     std::string description = DescriptionOf(msg);
-    natsMsg_Destroy(msg);
+    done.Add(msg);
     if (!current || *status == "100") continue;
     if (*status == "404" && no_wait && out.empty()) {
       no_wait = false;
