@@ -3,6 +3,7 @@
 #include <set>
 
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "pantau/outbox/instrumentation.h"
 
 namespace pantau::outbox {
@@ -52,6 +53,56 @@ TEST(Headers, RoundTripAndRejectBadJson) {
   EXPECT_FALSE(DecodeHeaders("[1]").ok());
   EXPECT_FALSE(DecodeHeaders("{\"a\":1}").ok());
   EXPECT_FALSE(DecodeHeaders("{\"a\":").ok());
+}
+
+// The fast path for plain headers must write what nlohmann writes and read
+// what it reads, or a row written by one version would read differently
+// in another.
+TEST(Headers, PlainFastPathAgreesWithTheJsonParser) {
+  const std::map<std::string, std::string> cases[] = {
+      {{"traceparent",
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}},
+      {{"a", ""}, {"b", "x y"}, {"tracestate", "k1=v1,k2=v2"}},
+      {{"", "empty key"}},
+      {{"quote\"d", "v"}},                 // escaped: the general path
+      {{"k", "tab\there"}},                // a control character
+      {{"k", "caf\xc3\xa9"}},              // UTF-8
+      {{"k", "back\\slash"}, {"z", "1"}},  // mixed
+  };
+  for (const auto& h : cases) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [k, v] : h) j[k] = v;
+    std::string want = j.dump(-1, ' ', false);
+    EXPECT_EQ(EncodeHeaders(h), want);
+    auto back = DecodeHeaders(want);
+    ASSERT_TRUE(back.ok()) << want;
+    EXPECT_EQ(*back, h);
+  }
+  for (std::string_view json : {
+           R"({"a":"1","a":"2"})",  // the last of a repeated key wins
+           R"({"a":"1",})",         // trailing comma
+           R"({"a":"1"} )",         // trailing space
+           R"( {"a":"1"})",         // leading space
+           R"({"a" : "1"})",        // spaces inside
+           R"({"a":"1"}x)",         // junk after
+           R"({"a":"1")",           // unterminated
+           R"({"a":1})",            // not a string
+           R"({"a":"\u0041"})",     // an escape
+           R"({"a":null})",         // null
+           R"({a:"1"})",            // unquoted key
+           R"({"a":"1""b":"2"})",   // missing comma
+           R"({})",                 // empty
+           R"({)",                  // truncated
+           R"(["a"])",              // not an object
+       }) {
+    auto fast = DecodeHeaders(json);
+    auto slow = internal::DecodeHeadersJson(json);
+    ASSERT_EQ(fast.ok(), slow.ok()) << json;
+    if (fast.ok()) {
+      EXPECT_EQ(*fast, *slow) << json;
+    }
+  }
+  EXPECT_EQ((*DecodeHeaders(R"({"a":"1","a":"2"})")).at("a"), "2");
 }
 
 class InjectingInstrumentation : public Instrumentation {

@@ -59,9 +59,17 @@ bool IsValidUuid(std::string_view id);
 absl::StatusOr<absl::Time> UuidV7Time(std::string_view id);
 
 // Headers as a JSON object of strings, the form both stores keep them in.
+// Plain ASCII headers take a fast path; the result is the same either way.
 std::string EncodeHeaders(const std::map<std::string, std::string>& headers);
 absl::StatusOr<std::map<std::string, std::string>> DecodeHeaders(
     std::string_view json);
+
+namespace internal {
+// DecodeHeaders without the fast path: the general JSON parser, which the
+// fast path must always agree with (tests and the fuzzer check that).
+absl::StatusOr<std::map<std::string, std::string>> DecodeHeadersJson(
+    std::string_view json);
+}  // namespace internal
 
 // Fills what Enqueue fills: the id (when empty), created_at and
 // next_attempt_at (when unset, to `now`), and the trace context from the
