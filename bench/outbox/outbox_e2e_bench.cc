@@ -453,7 +453,10 @@ int Main(int argc, char** argv) {
   nopts.subjects = {"bench.>"};
   {
     auto t = NatsTransport::Connect(nopts);
-    if (!t.ok()) return 1;
+    if (!t.ok()) {
+      fprintf(stderr, "nats: %s\n", t.status().ToString().c_str());
+      return 1;
+    }
   }
 
   const int total = f.warmup + f.messages;
