@@ -2,6 +2,11 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <atomic>
+#include <string>
+#include <vector>
+
 #include "gtest/gtest.h"
 #include "pantau/outbox/memory_transport.h"
 #include "pantau/outbox/sqlite_store.h"
@@ -122,6 +127,101 @@ TEST(Consumer, BatchModeCommitsOnceAndFallsBackOnAPoisonMessage) {
                                                 InboxResult::kDuplicate}));
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM orders"), 3);
   sqlite3_close_v2(db);
+}
+
+// With a source that can fetch ahead, the next batch is fetched while one
+// is handled: every message is still handled once, in order, and a batch
+// fetched ahead that the consumer never handles goes back to the broker
+// when it is destroyed instead of waiting out an ack timeout.
+TEST(Consumer, FetchesAheadInOrderAndNaksAnUnhandledBatchOnDestruction) {
+  MemoryTransport broker;
+  broker.SetFetchAhead(true);
+  std::vector<Message> msgs;
+  for (int i = 0; i < 7; ++i) {
+    Message m;
+    m.topic = "orders";
+    m.id = NewMessageId();
+    m.payload = std::to_string(i);
+    msgs.push_back(m);
+  }
+  broker.Publish(msgs, absl::Seconds(1));
+  std::vector<std::string> seen;
+  auto handler = [&](const Message& m) -> absl::StatusOr<InboxResult> {
+    seen.push_back(m.payload);
+    return InboxResult::kProcessed;
+  };
+  {
+    Consumer consumer(&broker, "c", handler,
+                      {.batch_size = 2, .fetch_timeout = absl::Seconds(1)});
+    EXPECT_EQ(*consumer.PollOnce(), 2);
+    EXPECT_EQ(*consumer.PollOnce(), 2);
+    // The third batch (4, 5) is fetched without another PollOnce.
+    for (int i = 0; i < 2000 && broker.queued() != 1; ++i) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    EXPECT_EQ(broker.queued(), 1u);
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"0", "1", "2", "3"}));
+  // 6 was never fetched; 4 and 5 came back when the consumer went away.
+  EXPECT_EQ(broker.queued(), 3u);
+  Consumer next(&broker, "c", handler,
+                {.batch_size = 10, .fetch_timeout = absl::Milliseconds(50)});
+  EXPECT_EQ(*next.PollOnce(), 3);
+  std::vector<std::string> rest(seen.begin() + 4, seen.end());
+  std::sort(rest.begin(), rest.end());
+  EXPECT_EQ(rest, (std::vector<std::string>{"4", "5", "6"}));
+  EXPECT_EQ(broker.queued(), 0u);
+}
+
+// A Source whose Fetch takes a while and counts how many run at once.
+class SlowSource : public Source {
+ public:
+  explicit SlowSource(MemoryTransport* inner) : inner_(inner) {}
+  std::string_view system() const override { return "slow"; }
+  bool CanFetchAhead() const override { return true; }
+  absl::StatusOr<std::vector<std::unique_ptr<Delivery>>> Fetch(
+      int max, absl::Duration timeout) override {
+    int now = ++active_;
+    int seen = max_active_.load();
+    while (now > seen && !max_active_.compare_exchange_weak(seen, now)) {
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+    auto r = inner_->Fetch(max, timeout);
+    --active_;
+    return r;
+  }
+  int max_active() const { return max_active_.load(); }
+
+ private:
+  MemoryTransport* inner_;
+  std::atomic<int> active_{0}, max_active_{0};
+};
+
+// PollOnce while the fetch ahead is still running waits for that fetch: it
+// never starts a second one beside it (which would hand out batches out of
+// order, and let the worker's result be overwritten and lost).
+TEST(Consumer, PollOnceWaitsForTheFetchAheadInsteadOfFetchingBesideIt) {
+  MemoryTransport broker;
+  std::vector<Message> msgs;
+  for (int i = 0; i < 6; ++i) {
+    Message m;
+    m.topic = "orders";
+    m.id = NewMessageId();
+    m.payload = std::to_string(i);
+    msgs.push_back(m);
+  }
+  broker.Publish(msgs, absl::Seconds(1));
+  SlowSource source(&broker);
+  std::vector<std::string> seen;
+  Consumer consumer(&source, "c",
+                    [&](const Message& m) -> absl::StatusOr<InboxResult> {
+                      seen.push_back(m.payload);
+                      return InboxResult::kProcessed;
+                    },
+                    {.batch_size = 2, .fetch_timeout = absl::Milliseconds(50)});
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(*consumer.PollOnce(), 2);
+  EXPECT_EQ(seen, (std::vector<std::string>{"0", "1", "2", "3", "4", "5"}));
+  EXPECT_EQ(source.max_active(), 1);
 }
 
 }  // namespace

@@ -5,12 +5,20 @@
 // whose effect is already committed; the inbox sees the id again, skips
 // the handler, and the redelivery is acked and counted as a duplicate.
 //
+// With a Source that CanFetchAhead (NatsSource), the next batch is fetched
+// on a worker thread while the current one is handled, so the broker's
+// deliveries overlap the inbox transaction instead of alternating with it.
+// Batches are still handled one at a time, in the order fetched. A batch
+// fetched ahead but never handled (the Consumer is destroyed) is naked for
+// redelivery at once.
+//
 // Thread safety: PollOnce/Run from one thread; Stop from any.
 #ifndef PANTAU_OUTBOX_CONSUMER_H_
 #define PANTAU_OUTBOX_CONSUMER_H_
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -46,6 +54,9 @@ class Consumer {
   // last process span rather than each under its own.
   Consumer(Source* source, std::string name, InboxFn inbox,
            ConsumerOptions options = {}, InboxBatchFn batch = nullptr);
+  ~Consumer();
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
 
   // One fetch. Returns how many messages were handled (processed or
   // duplicate); a failed handler naks its message and is not counted.
@@ -58,9 +69,16 @@ class Consumer {
   Source* source_;
   std::string name_;
   InboxFn inbox_;
+  using Batch = std::vector<std::unique_ptr<Delivery>>;
+  // Handles one fetched batch; see PollOnce.
+  int Handle(Batch& batch);
+
+  class FetchWorker;
   ConsumerOptions options_;
   InboxBatchFn batch_;
   std::atomic<bool> stop_{false};
+  // Set when the source can fetch ahead; holds the fetch in flight.
+  std::unique_ptr<FetchWorker> ahead_;
 };
 
 }  // namespace pantau::outbox

@@ -6,6 +6,7 @@
 #ifndef PANTAU_OUTBOX_MEMORY_TRANSPORT_H_
 #define PANTAU_OUTBOX_MEMORY_TRANSPORT_H_
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <string>
@@ -32,6 +33,10 @@ class MemoryTransport : public Transport, public Source {
   std::vector<Message> published() const;
   // Messages waiting to be fetched (including naked ones).
   size_t queued() const;
+  // Whether CanFetchAhead says yes (it is thread-safe either way); off by
+  // default, so a test sees exactly one Fetch per Consumer::PollOnce.
+  void SetFetchAhead(bool on) { fetch_ahead_ = on; }
+  bool CanFetchAhead() const override { return fetch_ahead_.load(); }
 
  private:
   class MemoryDelivery;
@@ -39,6 +44,7 @@ class MemoryTransport : public Transport, public Source {
   std::function<absl::Status(const Message&)> hook_ ABSL_GUARDED_BY(mu_);
   std::vector<Message> published_ ABSL_GUARDED_BY(mu_);
   std::deque<Message> queue_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> fetch_ahead_{false};
 };
 
 }  // namespace pantau::outbox

@@ -92,6 +92,7 @@ class NatsSource : public Source {
   std::string_view system() const override { return "nats"; }
   absl::StatusOr<std::vector<std::unique_ptr<Delivery>>> Fetch(
       int max, absl::Duration timeout) override;
+  bool CanFetchAhead() const override { return true; }
 
   struct State;
 

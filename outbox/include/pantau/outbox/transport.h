@@ -3,7 +3,8 @@
 // side. Implement these for any other broker.
 //
 // Thread safety: the relay calls Publish from one thread; a Source is
-// fetched from one thread, its Deliveries acked from that thread.
+// fetched from one thread, its Deliveries acked from that thread, unless it
+// says CanFetchAhead.
 #ifndef PANTAU_OUTBOX_TRANSPORT_H_
 #define PANTAU_OUTBOX_TRANSPORT_H_
 
@@ -54,6 +55,10 @@ class Source {
   // result is not an error.
   virtual absl::StatusOr<std::vector<std::unique_ptr<Delivery>>> Fetch(
       int max, absl::Duration timeout) = 0;
+  // True when Fetch may run on one thread while the Deliveries of an
+  // earlier Fetch are acked or naked on another. Consumer then fetches the
+  // next batch while it handles the current one.
+  virtual bool CanFetchAhead() const { return false; }
 };
 
 }  // namespace pantau::outbox
