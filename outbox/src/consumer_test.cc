@@ -129,15 +129,10 @@ TEST(Consumer, BatchModeCommitsOnceAndFallsBackOnAPoisonMessage) {
   sqlite3_close_v2(db);
 }
 
-// With a source that can fetch ahead, the next batch is fetched while one
-// is handled: every message is still handled once, in order, and a batch
-// fetched ahead that the consumer never handles goes back to the broker
-// when it is destroyed instead of waiting out an ack timeout.
-TEST(Consumer, FetchesAheadInOrderAndNaksAnUnhandledBatchOnDestruction) {
-  MemoryTransport broker;
-  broker.SetFetchAhead(true);
+// Publishes `n` messages with payloads "0", "1", ... in that order.
+void PublishNumbered(MemoryTransport& broker, int n) {
   std::vector<Message> msgs;
-  for (int i = 0; i < 7; ++i) {
+  for (int i = 0; i < n; ++i) {
     Message m;
     m.topic = "orders";
     m.id = NewMessageId();
@@ -145,6 +140,16 @@ TEST(Consumer, FetchesAheadInOrderAndNaksAnUnhandledBatchOnDestruction) {
     msgs.push_back(m);
   }
   broker.Publish(msgs, absl::Seconds(1));
+}
+
+// With a source that can fetch ahead, the next batch is fetched while one
+// is handled: every message is still handled once, in order, and a batch
+// fetched ahead that the consumer never handles goes back to the broker
+// when it is destroyed instead of waiting out an ack timeout.
+TEST(Consumer, FetchesAheadInOrderAndNaksAnUnhandledBatchOnDestruction) {
+  MemoryTransport broker;
+  broker.SetFetchAhead(true);
+  PublishNumbered(broker, 7);
   std::vector<std::string> seen;
   auto handler = [&](const Message& m) -> absl::StatusOr<InboxResult> {
     seen.push_back(m.payload);
@@ -202,15 +207,7 @@ class SlowSource : public Source {
 // order, and let the worker's result be overwritten and lost).
 TEST(Consumer, PollOnceWaitsForTheFetchAheadInsteadOfFetchingBesideIt) {
   MemoryTransport broker;
-  std::vector<Message> msgs;
-  for (int i = 0; i < 6; ++i) {
-    Message m;
-    m.topic = "orders";
-    m.id = NewMessageId();
-    m.payload = std::to_string(i);
-    msgs.push_back(m);
-  }
-  broker.Publish(msgs, absl::Seconds(1));
+  PublishNumbered(broker, 6);
   SlowSource source(&broker);
   std::vector<std::string> seen;
   Consumer consumer(&source, "c",
