@@ -10,7 +10,10 @@
 // deliveries overlap the inbox transaction instead of alternating with it.
 // Batches are still handled one at a time, in the order fetched. A batch
 // fetched ahead but never handled (the Consumer is destroyed) is naked for
-// redelivery at once.
+// redelivery at once. A batch fetched ahead waits for one round of handling
+// before its own, which counts against the broker's ack wait
+// (NatsSourceOptions::ack_wait): keep a round well under it, or the broker
+// redelivers (harmless, the inbox skips the copies, but wasted work).
 //
 // Thread safety: PollOnce/Run from one thread; Stop from any.
 #ifndef PANTAU_OUTBOX_CONSUMER_H_
