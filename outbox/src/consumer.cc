@@ -1,89 +1,12 @@
 #include "pantau/outbox/consumer.h"
 
 #include <optional>
-#include <thread>
 
-#include "absl/synchronization/mutex.h"
+#include "background_job.h"
 #include "base/log.h"
 #include "pantau/outbox/instrumentation.h"
 
 namespace pantau::outbox {
-
-// Runs one Source::Fetch at a time on its own thread, kept for the
-// consumer's life (like the relay's publish worker).
-class Consumer::FetchWorker {
- public:
-  using Result = absl::StatusOr<Batch>;
-
-  FetchWorker(Source* source, int max, absl::Duration timeout)
-      : source_(source),
-        max_(max),
-        timeout_(timeout),
-        thread_([this] { Loop(); }) {}
-  ~FetchWorker() {
-    {
-      absl::MutexLock lock(&mu_);
-      quit_ = true;
-    }
-    thread_.join();
-    // Fetched but never handled: back to the broker at once rather than
-    // after its ack wait.
-    absl::MutexLock lock(&mu_);
-    if (result_.has_value() && result_->ok()) {
-      for (auto& d : **result_) d->Nak(absl::ZeroDuration()).IgnoreError();
-    }
-  }
-
-  // Starts a fetch; the previous one must have been taken.
-  void Start() {
-    absl::MutexLock lock(&mu_);
-    requested_ = true;
-    started_ = true;
-  }
-  // Whether a fetch was started and its result not yet taken.
-  bool InFlight() {
-    absl::MutexLock lock(&mu_);
-    return started_;
-  }
-  // The result of the fetch started last; blocks until it is done.
-  Result Take() {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](std::optional<Result>* r) { return r->has_value(); }, &result_));
-    Result out = *std::move(result_);
-    result_.reset();
-    started_ = false;
-    return out;
-  }
-
- private:
-  void Loop() {
-    while (true) {
-      {
-        absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(this, &FetchWorker::HasWork));
-        if (!requested_) return;  // quit_, nothing asked for
-        requested_ = false;
-      }
-      Result r = source_->Fetch(max_, timeout_);
-      absl::MutexLock lock(&mu_);
-      result_ = std::move(r);
-    }
-  }
-  bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return requested_ || quit_;
-  }
-
-  Source* source_;
-  const int max_;
-  const absl::Duration timeout_;
-  absl::Mutex mu_;
-  bool requested_ ABSL_GUARDED_BY(mu_) = false;  // not yet picked up
-  bool started_ ABSL_GUARDED_BY(mu_) = false;    // not yet taken
-  bool quit_ ABSL_GUARDED_BY(mu_) = false;
-  std::optional<Result> result_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;
-};
 
 Consumer::Consumer(Source* source, std::string name, InboxFn inbox,
                    ConsumerOptions options, InboxBatchFn batch)
@@ -93,22 +16,33 @@ Consumer::Consumer(Source* source, std::string name, InboxFn inbox,
       options_(options),
       batch_(std::move(batch)) {
   if (source_->CanFetchAhead()) {
-    ahead_ = std::make_unique<FetchWorker>(source_, options_.batch_size,
-                                           options_.fetch_timeout);
+    ahead_ = std::make_unique<internal::BackgroundJob<FetchResult>>();
   }
 }
 
-Consumer::~Consumer() = default;
+Consumer::~Consumer() {
+  if (ahead_ == nullptr) return;
+  // Fetched but never handled: back to the broker at once rather than
+  // after its ack wait. A fetch not yet begun is dropped.
+  std::optional<FetchResult> unhandled = ahead_->Cancel();
+  if (unhandled.has_value() && unhandled->ok()) {
+    for (auto& d : **unhandled) d->Nak(absl::ZeroDuration()).IgnoreError();
+  }
+}
 
 absl::StatusOr<int> Consumer::PollOnce() {
-  absl::StatusOr<Batch> batch =
-      ahead_ != nullptr && ahead_->InFlight()
+  FetchResult batch =
+      ahead_ != nullptr && ahead_->Busy()
           ? ahead_->Take()
           : source_->Fetch(options_.batch_size, options_.fetch_timeout);
   if (!batch.ok()) return batch.status();
   // The next batch comes in while this one is handled. Not after an
   // error: Run waits retry_delay before fetching again.
-  if (ahead_ != nullptr && !stop_.load()) ahead_->Start();
+  if (ahead_ != nullptr && !stop_.load()) {
+    ahead_->Start([this] {
+      return source_->Fetch(options_.batch_size, options_.fetch_timeout);
+    });
+  }
   return Handle(*batch);
 }
 

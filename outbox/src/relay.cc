@@ -4,14 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
-#include <optional>
-#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "background_job.h"
 #include "base/log.h"
 #include "base/status_macros.h"
 
@@ -226,70 +223,6 @@ void Relay::Run() {
   }
 }
 
-namespace {
-
-// The thread RunPipelined publishes on, kept for the relay's life. A
-// thread per round (std::async) cost a new stack and a fresh malloc arena
-// each time, which glibc trims and the kernel zeroes again: ~6 % of a
-// SQLite benchmark run's CPU went to clear_page in the relay.
-class PublishWorker {
- public:
-  using Job = std::function<std::vector<Outcome>()>;
-
-  PublishWorker() : thread_([this] { Loop(); }) {}
-  ~PublishWorker() {
-    {
-      absl::MutexLock lock(&mu_);
-      quit_ = true;
-    }
-    thread_.join();
-  }
-
-  // Starts `job`; the previous one must have been collected with Wait.
-  void Start(Job job) {
-    absl::MutexLock lock(&mu_);
-    job_ = std::move(job);
-  }
-  // The outcomes of the job started last; blocks until it has run.
-  std::vector<Outcome> Wait() {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](std::optional<std::vector<Outcome>>* r) { return r->has_value(); },
-        &result_));
-    std::vector<Outcome> out = *std::move(result_);
-    result_.reset();
-    return out;
-  }
-
- private:
-  void Loop() {
-    while (true) {
-      Job job;
-      {
-        absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(this, &PublishWorker::HasWork));
-        if (job_ == nullptr) return;  // quit_, nothing left to run
-        job = std::move(job_);
-        job_ = nullptr;
-      }
-      std::vector<Outcome> out = job();
-      absl::MutexLock lock(&mu_);
-      result_ = std::move(out);
-    }
-  }
-  bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return job_ != nullptr || quit_;
-  }
-
-  absl::Mutex mu_;
-  Job job_ ABSL_GUARDED_BY(mu_);
-  std::optional<std::vector<Outcome>> result_ ABSL_GUARDED_BY(mu_);
-  bool quit_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
-};
-
-}  // namespace
-
 // While one batch is being published (on the worker thread, waiting for
 // broker acks), this thread claims the next one and records the previous
 // one, so the database work and the broker round trips overlap. The next
@@ -297,7 +230,7 @@ class PublishWorker {
 // still pending and leased, which blocks their keys (store.h), so per-key
 // order is the same as one round at a time.
 void Relay::RunPipelined() {
-  PublishWorker worker;
+  internal::BackgroundJob<std::vector<Outcome>> worker;
   bool in_flight = false;
   auto start = [&](std::vector<Message> batch, absl::Time claimed_at) {
     in_flight = true;
@@ -335,7 +268,7 @@ void Relay::RunPipelined() {
     bool completed = false;
     std::vector<Outcome> previous;
     if (in_flight) {
-      previous = worker.Wait();
+      previous = worker.Take();
       in_flight = false;
       completed = true;
     }
@@ -364,7 +297,7 @@ void Relay::RunPipelined() {
       absl::SleepFor(options_.poll_interval);
     }
   }
-  if (in_flight) complete(worker.Wait());
+  if (in_flight) complete(worker.Take());
 }
 
 void Relay::Stop() {

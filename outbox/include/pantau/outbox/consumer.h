@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -30,6 +31,11 @@
 #include "pantau/outbox/transport.h"
 
 namespace pantau::outbox {
+
+namespace internal {
+template <typename T>
+class BackgroundJob;
+}  // namespace internal
 
 struct ConsumerOptions {
   // Messages fetched per round.
@@ -69,19 +75,19 @@ class Consumer {
   void Stop() { stop_ = true; }
 
  private:
-  Source* source_;
-  std::string name_;
-  InboxFn inbox_;
   using Batch = std::vector<std::unique_ptr<Delivery>>;
+  using FetchResult = absl::StatusOr<Batch>;
   // Handles one fetched batch; see PollOnce.
   int Handle(Batch& batch);
 
-  class FetchWorker;
+  Source* source_;
+  std::string name_;
+  InboxFn inbox_;
   ConsumerOptions options_;
   InboxBatchFn batch_;
   std::atomic<bool> stop_{false};
-  // Set when the source can fetch ahead; holds the fetch in flight.
-  std::unique_ptr<FetchWorker> ahead_;
+  // Set when the source can fetch ahead: the fetch of the next batch.
+  std::unique_ptr<internal::BackgroundJob<FetchResult>> ahead_;
 };
 
 }  // namespace pantau::outbox
