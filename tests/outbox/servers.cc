@@ -11,8 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -73,7 +75,8 @@ ScopedTempDir::~ScopedTempDir() {
 }
 
 absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv,
-                            const std::string& log) {
+                            const std::string& log,
+                            const std::vector<std::string>& env) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   if (!log.empty()) {
@@ -90,8 +93,21 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv,
   for (const std::string& a : argv)
     args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view var(*e);
+    // "NAME=", or the whole entry when it has no '='.
+    std::string_view name = var.substr(0, var.find('=') + 1);
+    if (name.empty()) name = var;
+    bool overridden = std::any_of(env.begin(), env.end(), [&](auto& x) {
+      return std::string_view(x).substr(0, name.size()) == name;
+    });
+    if (!overridden) envp.push_back(*e);
+  }
+  envp.push_back(nullptr);
   pid_t pid;
-  int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
+  int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) {
     return absl::InternalError(
@@ -126,13 +142,15 @@ bool PortOpen(int port) {
   return ok;
 }
 
-absl::StatusOr<std::unique_ptr<NatsServer>> NatsServer::Start() {
+absl::StatusOr<std::unique_ptr<NatsServer>> NatsServer::Start(
+    std::vector<std::string> env) {
   if (FindInPath("nats-server").empty()) {
     return absl::NotFoundError("nats-server is not installed");
   }
   auto s = std::unique_ptr<NatsServer>(new NatsServer());
   s->dir_ = MakeTempDir("outbox_nats");
   s->port_ = FreePort();
+  s->env_ = std::move(env);
   PANTAU_RETURN_IF_ERROR(s->Restart());
   return s;
 }
@@ -141,7 +159,7 @@ absl::Status NatsServer::Restart() {
   PANTAU_ASSIGN_OR_RETURN(
       pid_, Spawn({FindInPath("nats-server"), "-js", "-a", "127.0.0.1", "-p",
                    absl::StrCat(port_), "-sd", dir_ + "/store"},
-                  dir_ + "/log"));
+                  dir_ + "/log", env_));
   absl::Time deadline = absl::Now() + absl::Seconds(10);
   while (absl::Now() < deadline) {
     if (PortOpen(port_)) return absl::OkStatus();

@@ -39,8 +39,11 @@ class ScopedTempDir {
   std::string path_;
 };
 // Spawns argv[0] with arguments; stdout/stderr go to `log` when not empty.
+// The child gets this process's environment plus `env` ("NAME=value"
+// entries, overriding a variable of the same name).
 absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv,
-                            const std::string& log = "");
+                            const std::string& log = "",
+                            const std::vector<std::string>& env = {});
 // Waits for `pid` to exit, at most `timeout`; then SIGKILLs it.
 int WaitOrKill(pid_t pid, absl::Duration timeout);
 // True when something accepts TCP connections on 127.0.0.1:port.
@@ -48,7 +51,10 @@ bool PortOpen(int port);
 
 class NatsServer {
  public:
-  static absl::StatusOr<std::unique_ptr<NatsServer>> Start();
+  // `env`: more environment for the server ("NAME=value"), e.g. the Go
+  // runtime's GOMAXPROCS; kept for Restart.
+  static absl::StatusOr<std::unique_ptr<NatsServer>> Start(
+      std::vector<std::string> env = {});
   ~NatsServer();
   std::string url() const;
   int port() const { return port_; }
@@ -59,6 +65,7 @@ class NatsServer {
 
  private:
   std::string dir_;
+  std::vector<std::string> env_;
   int port_ = 0;
   pid_t pid_ = -1;
 };

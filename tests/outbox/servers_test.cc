@@ -4,6 +4,7 @@
 #include "servers.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
@@ -27,6 +28,27 @@ TEST(Spawn, ChildInheritsNoDescriptorsBeyondStdio) {
   ASSERT_TRUE(stdio.ok()) << stdio.status();
   EXPECT_EQ(testing::WaitOrKill(*stdio, absl::Seconds(10)), 0);
   close(fd);
+}
+
+TEST(Spawn, ChildGetsTheExtraEnvironmentOverTheInheritedOne) {
+  // The bench starts nats-server with GOMAXPROCS this way.
+  setenv("PANTAU_SPAWN_TEST_A", "inherited", 1);
+  setenv("PANTAU_SPAWN_TEST_B", "inherited", 1);
+  auto pid = testing::Spawn(
+      {"/bin/sh", "-c",
+       "test \"$PANTAU_SPAWN_TEST_A\" = given && "
+       "test \"$PANTAU_SPAWN_TEST_B\" = inherited && "
+       "test \"$PANTAU_SPAWN_TEST_C\" = new"},
+      "", {"PANTAU_SPAWN_TEST_A=given", "PANTAU_SPAWN_TEST_C=new"});
+  ASSERT_TRUE(pid.ok()) << pid.status();
+  EXPECT_EQ(testing::WaitOrKill(*pid, absl::Seconds(10)), 0);
+  // Without extra entries the child sees this process's value.
+  auto plain = testing::Spawn(
+      {"/bin/sh", "-c", "test \"$PANTAU_SPAWN_TEST_A\" = inherited"});
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(testing::WaitOrKill(*plain, absl::Seconds(10)), 0);
+  unsetenv("PANTAU_SPAWN_TEST_A");
+  unsetenv("PANTAU_SPAWN_TEST_B");
 }
 
 }  // namespace
