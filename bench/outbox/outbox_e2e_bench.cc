@@ -24,6 +24,8 @@
 //                    [--traceparent=1 (every message carries a W3C
 //                    traceparent header, as when it is enqueued inside a
 //                    span; 0 sends none)]
+//                    [--timeline=MS (per MS of enqueue time: messages,
+//                    p50 and max latency; where a tail comes from)]
 //                    [--nats_procs=1 (GOMAXPROCS of nats-server; 0 leaves
 //                    it to Go, one per core; see Flags)]
 //
@@ -104,6 +106,8 @@ struct Flags {
   // its idle processor spins and wakes for work, and nats-server used
   // ~23 % more CPU per message here (bench/results/outbox.md).
   int nats_procs = 1;
+  // Latency by enqueue time in buckets of this many ms; 0 prints none.
+  int timeline_ms = 0;
 };
 
 Flags Parse(int argc, char** argv) {
@@ -132,6 +136,7 @@ Flags Parse(int argc, char** argv) {
     if (k == "--stages") f.stages = v != "0";
     if (k == "--traceparent") f.traceparent = v != "0";
     if (k == "--nats_procs") f.nats_procs = std::stoi(v);
+    if (k == "--timeline") f.timeline_ms = std::stoi(v);
   }
   return f;
 }
@@ -486,6 +491,8 @@ int Main(int argc, char** argv) {
   absl::Mutex lat_mu;
   std::vector<int64_t> latencies;
   latencies.reserve(f.messages);
+  // (enqueue time, latency) of each measured message, for --timeline.
+  std::vector<std::pair<int64_t, int64_t>> timeline;
 
   // Consumers.
   std::atomic<bool> stop{false};
@@ -521,6 +528,7 @@ int Main(int argc, char** argv) {
         sin = std::make_unique<SqliteInbox>(sdb, "bench");
       }
       std::vector<int64_t> local;
+      std::vector<std::pair<int64_t, int64_t>> local_timeline;
       auto record = [&](const Message& m) {
         int64_t id = 0, sent = 0;
         char* end = nullptr;
@@ -529,6 +537,7 @@ int Main(int argc, char** argv) {
         int64_t now = NowNs();
         if (id >= base + f.warmup) {
           local.push_back(now - sent);
+          if (f.timeline_ms > 0) local_timeline.emplace_back(sent, now - sent);
           int64_t zero = 0;
           first_measured_ns.compare_exchange_strong(zero, sent);
         }
@@ -615,6 +624,8 @@ int Main(int argc, char** argv) {
       }
       absl::MutexLock lock(&lat_mu);
       latencies.insert(latencies.end(), local.begin(), local.end());
+      timeline.insert(timeline.end(), local_timeline.begin(),
+                      local_timeline.end());
       sqlite3_finalize(effect);
       if (pconn != nullptr) PQfinish(pconn);
       if (sdb != nullptr) sqlite3_close(sdb);
@@ -842,6 +853,24 @@ int Main(int argc, char** argv) {
                         static_cast<size_t>(p * latencies.size()));
     return latencies[i] / 1e6;
   };
+  if (f.timeline_ms > 0 && !timeline.empty()) {
+    std::sort(timeline.begin(), timeline.end());
+    const int64_t bucket = int64_t{f.timeline_ms} * 1000000;
+    const int64_t t0 = timeline.front().first;
+    fprintf(stderr, "timeline (ms from the first measured enqueue):\n");
+    for (size_t i = 0; i < timeline.size();) {
+      int64_t b = (timeline[i].first - t0) / bucket;
+      std::vector<int64_t> lat;
+      for (; i < timeline.size() && (timeline[i].first - t0) / bucket == b;
+           ++i) {
+        lat.push_back(timeline[i].second);
+      }
+      std::sort(lat.begin(), lat.end());
+      fprintf(stderr, "  %6lld  n=%5zu  p50 %7.1f  max %7.1f ms\n",
+              static_cast<long long>(b * f.timeline_ms), lat.size(),
+              lat[lat.size() / 2] / 1e6, lat.back() / 1e6);
+    }
+  }
   double secs = (last_ns.load() - first_measured_ns.load()) / 1e9;
   double cpu_self = cpu_end.self - cpu_start.self,
          cpu_nats = cpu_end.children - cpu_start.children,
