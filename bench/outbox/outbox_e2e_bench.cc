@@ -25,7 +25,9 @@
 //                    traceparent header, as when it is enqueued inside a
 //                    span; 0 sends none)]
 //                    [--timeline=MS (per MS of enqueue time: messages,
-//                    p50 and max latency; where a tail comes from)]
+//                    p50 and max latency; then every relay claim, publish
+//                    and complete that took over 20 ms: where a tail
+//                    comes from)]
 //                    [--nats_procs=1 (GOMAXPROCS of nats-server; 0 leaves
 //                    it to Go, one per core; see Flags)]
 //
@@ -53,6 +55,7 @@
 #include <map>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -216,6 +219,20 @@ CpuSnapshot TakeCpu(pid_t postmaster) {
 // wall time of each call.
 struct StageTimes {
   std::atomic<int64_t> claim_ns{0}, publish_ns{0}, complete_ns{0}, rounds{0};
+  // Relay calls slower than kSlowNs, for --timeline: (start, what, ns).
+  static constexpr int64_t kSlowNs = 20'000'000;
+  absl::Mutex slow_mu;
+  std::vector<std::tuple<int64_t, const char*, int64_t>> slow
+      ABSL_GUARDED_BY(slow_mu);
+  // Adds the call that began at `start` to `sum`; returns its duration.
+  void Add(std::atomic<int64_t>& sum, const char* what, int64_t start) {
+    int64_t ns = NowNs() - start;
+    sum += ns;
+    if (ns > kSlowNs) {
+      absl::MutexLock lock(&slow_mu);
+      slow.emplace_back(start, what, ns);
+    }
+  }
 };
 
 class TimedStore : public RelayStore {
@@ -227,7 +244,7 @@ class TimedStore : public RelayStore {
                                              absl::Duration lease) override {
     int64_t start = NowNs();
     auto r = inner_->Claim(owner, limit, now, lease);
-    t_->claim_ns += NowNs() - start;
+    t_->Add(t_->claim_ns, "claim", start);
     if (r.ok() && !r->empty()) ++t_->rounds;
     return r;
   }
@@ -236,7 +253,7 @@ class TimedStore : public RelayStore {
                         absl::Time now) override {
     int64_t start = NowNs();
     auto r = inner_->Complete(owner, outcomes, now);
-    t_->complete_ns += NowNs() - start;
+    t_->Add(t_->complete_ns, "complete", start);
     return r;
   }
   absl::StatusOr<OutboxStats> Stats(absl::Time now) override {
@@ -279,7 +296,7 @@ class TimedTransport : public Transport {
                                     absl::Duration timeout) override {
     int64_t start = NowNs();
     auto r = inner_->Publish(batch, timeout);
-    t_->publish_ns += NowNs() - start;
+    t_->Add(t_->publish_ns, "publish", start);
     return r;
   }
 
@@ -869,6 +886,12 @@ int Main(int argc, char** argv) {
       fprintf(stderr, "  %6lld  n=%5zu  p50 %7.1f  max %7.1f ms\n",
               static_cast<long long>(b * f.timeline_ms), lat.size(),
               lat[lat.size() / 2] / 1e6, lat.back() / 1e6);
+    }
+    absl::MutexLock lock(&times.slow_mu);
+    std::sort(times.slow.begin(), times.slow.end());
+    for (const auto& [start, what, ns] : times.slow) {
+      fprintf(stderr, "  relay %s at %lld ms took %.1f ms\n", what,
+              static_cast<long long>((start - t0) / 1000000), ns / 1e6);
     }
   }
   double secs = (last_ns.load() - first_measured_ns.load()) / 1e9;
