@@ -874,7 +874,10 @@ int Main(int argc, char** argv) {
     std::sort(timeline.begin(), timeline.end());
     const int64_t bucket = int64_t{f.timeline_ms} * 1000000;
     const int64_t t0 = timeline.front().first;
-    fprintf(stderr, "timeline (ms from the first measured enqueue):\n");
+    fprintf(stderr,
+            "timeline (ms from the first measured enqueue, at %lld ms "
+            "since the epoch):\n",
+            static_cast<long long>(t0 / 1000000));
     for (size_t i = 0; i < timeline.size();) {
       int64_t b = (timeline[i].first - t0) / bucket;
       std::vector<int64_t> lat;
