@@ -103,11 +103,11 @@ struct Flags {
   // producer enqueues inside a span.
   bool traceparent = true;
   // nats-server's GOMAXPROCS: the broker shares these two cores with the
-  // services it serves, as a sidecar broker would, and is given one Go
-  // processor, as a container limit of one CPU would (NATS' Helm chart
-  // sets GOMAXPROCS from the limit). With Go's default of one per core,
-  // its idle processor spins and wakes for work, and nats-server used
-  // ~23 % more CPU per message here (bench/results/outbox.md).
+  // services it serves, as a broker beside them on a small host would, and
+  // gets one Go processor, as a container limited to one CPU should. With
+  // Go's default of one per core its idle processor spins and wakes for
+  // work: with one, nats-server used 13-29 % less CPU per message in
+  // alternating pairs (bench/results/outbox.md).
   int nats_procs = 1;
   // Latency by enqueue time in buckets of this many ms; 0 prints none.
   int timeline_ms = 0;
