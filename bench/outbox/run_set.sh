@@ -40,9 +40,10 @@ for ((i = 0; i < rounds; ++i)); do
 done
 # Half of each target: SQLite 30k -> 15k msg/s, PostgreSQL 20k -> 10k.
 # 90k messages: 6 s and 9 s of steady load. Runs of 30k (2-3 s) gave a
-# p99 about a quarter lower than runs of 90k on the same build: the slow
-# moments come every second or two, more of them later in a run (the
-# bench's --timeline shows them).
+# p99 about a quarter lower than runs of 90k on the same build: too short
+# to be sure of meeting the slow moments (publishes acked 20-50 ms late
+# near the end of each of nats-server's 8 MiB blocks; the bench's
+# --timeline lists them).
 for ((i = 0; i < rounds / 2; ++i)); do
   run 50 "${sqlite[@]}" --messages=90000 --rate=15000
   run 10 "${sqlite[@]}" --messages=90000 --rate=15000
