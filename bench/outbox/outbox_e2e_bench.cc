@@ -30,6 +30,8 @@
 //                    comes from)]
 //                    [--nats_procs=1 (GOMAXPROCS of nats-server; 0 leaves
 //                    it to Go, one per core; see Flags)]
+//                    [--nats_godebug=madvdontneed=0 (GODEBUG of
+//                    nats-server; empty for none; see Flags)]
 //
 // Pipeline (all in this process, each stage on its own threads and
 // connections): producer transactions insert an `orders` row and enqueue
@@ -109,6 +111,17 @@ struct Flags {
   // work: with one, nats-server used 13-29 % less CPU per message in
   // alternating pairs (bench/results/outbox.md).
   int nats_procs = 1;
+  // nats-server's GODEBUG. With madvdontneed=0 its Go runtime gives freed
+  // memory back with MADV_FREE instead of MADV_DONTNEED (Go's default
+  // since 1.16), so memory it frees and soon takes again needs no fresh
+  // page faults. On this VM those are costly: nats-server 2.9 faulted in
+  // bursts of up to ~1500 pages per 50 ms (with its runtime's mmap and
+  // madvise calls) late in each 8 MiB message block it filled, and those
+  // bursts came with the publishes it acked 20-50 ms late. Alternating pairs at
+  // half load (bench/results/outbox.md): SQLite 5-8 late acks against 13-14 a
+  // run, p99 31-36 against 42-51 ms; PostgreSQL p99 34-38 against 31-47 ms. No
+  // clear change at full speed.
+  std::string nats_godebug = "madvdontneed=0";
   // Latency by enqueue time in buckets of this many ms; 0 prints none.
   int timeline_ms = 0;
 };
@@ -139,6 +152,7 @@ Flags Parse(int argc, char** argv) {
     if (k == "--stages") f.stages = v != "0";
     if (k == "--traceparent") f.traceparent = v != "0";
     if (k == "--nats_procs") f.nats_procs = std::stoi(v);
+    if (k == "--nats_godebug") f.nats_godebug = v;
     if (k == "--timeline") f.timeline_ms = std::stoi(v);
   }
   return f;
@@ -432,6 +446,9 @@ int Main(int argc, char** argv) {
   std::vector<std::string> nats_env;
   if (f.nats_procs > 0) {
     nats_env.push_back(absl::StrCat("GOMAXPROCS=", f.nats_procs));
+  }
+  if (!f.nats_godebug.empty()) {
+    nats_env.push_back(absl::StrCat("GODEBUG=", f.nats_godebug));
   }
   auto nats = testing::NatsServer::Start(nats_env);
   if (!nats.ok()) {
