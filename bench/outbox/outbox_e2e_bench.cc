@@ -30,8 +30,8 @@
 //                    comes from)]
 //                    [--nats_procs=1 (GOMAXPROCS of nats-server; 0 leaves
 //                    it to Go, one per core; see Flags)]
-//                    [--nats_godebug=madvdontneed=0 (GODEBUG of
-//                    nats-server; empty for none; see Flags)]
+//                    [--nats_godebug= (GODEBUG of nats-server, e.g.
+//                    gctrace=1; none by default)]
 //
 // Pipeline (all in this process, each stage on its own threads and
 // connections): producer transactions insert an `orders` row and enqueue
@@ -111,17 +111,11 @@ struct Flags {
   // work: with one, nats-server used 13-29 % less CPU per message in
   // alternating pairs (bench/results/outbox.md).
   int nats_procs = 1;
-  // nats-server's GODEBUG. With madvdontneed=0 its Go runtime gives freed
-  // memory back with MADV_FREE instead of MADV_DONTNEED (Go's default
-  // since 1.16), so memory it frees and soon takes again needs no fresh
-  // page faults. On this VM those are costly: nats-server 2.9 faulted in
-  // bursts of up to ~1500 pages per 50 ms (with its runtime's mmap and
-  // madvise calls) late in each 8 MiB message block it filled, and those
-  // bursts came with the publishes it acked 20-50 ms late. Alternating pairs at
-  // half load (bench/results/outbox.md): SQLite 5-8 late acks against 13-14 a
-  // run, p99 31-36 against 42-51 ms; PostgreSQL p99 34-38 against 31-47 ms. No
-  // clear change at full speed.
-  std::string nats_godebug = "madvdontneed=0";
+  // nats-server's GODEBUG, empty for none: e.g. gctrace=1 (its GC cycles
+  // go to its log) or madvdontneed=0 (freed memory returned with
+  // MADV_FREE; tried as the default, no clear change in seven alternating
+  // pairs, bench/results/outbox.md).
+  std::string nats_godebug;
   // Latency by enqueue time in buckets of this many ms; 0 prints none.
   int timeline_ms = 0;
 };
