@@ -230,10 +230,9 @@ void Relay::Run() {
 // still pending and leased, which blocks their keys (store.h), so per-key
 // order is the same as one round at a time.
 void Relay::RunPipelined() {
+  // worker.Busy(): a batch is in flight (started, outcomes not yet taken).
   internal::BackgroundJob<std::vector<Outcome>> worker;
-  bool in_flight = false;
   auto start = [&](std::vector<Message> batch, absl::Time claimed_at) {
-    in_flight = true;
     worker.Start([this, b = std::move(batch), claimed_at]() mutable {
       // The batch waited for the previous one to be published. If its
       // lease could now run out during the first wave, another relay may
@@ -267,9 +266,8 @@ void Relay::RunPipelined() {
         options_.relay_id, options_.batch_size, now, options_.lease);
     bool completed = false;
     std::vector<Outcome> previous;
-    if (in_flight) {
+    if (worker.Busy()) {
       previous = worker.Take();
-      in_flight = false;
       completed = true;
     }
     bool claimed = next.ok() && !next->empty();
@@ -282,7 +280,7 @@ void Relay::RunPipelined() {
       PANTAU_LOG(kWarn, "outbox relay round failed",
                  {{"relay", options_.relay_id},
                   {"error", !next.ok() ? next.status() : m}});
-      if (!in_flight) {
+      if (!worker.Busy()) {
         store_->WaitForWork(options_.poll_interval).IgnoreError();
       }
       continue;
@@ -290,14 +288,14 @@ void Relay::RunPipelined() {
     // Go again at once while there is a batch in flight (it has to be
     // recorded), after a full batch, or after recording one (that may have
     // unblocked keys the last claim had to leave out). Otherwise wait.
-    if (in_flight || full || completed || stop_.load()) continue;
+    if (worker.Busy() || full || completed || stop_.load()) continue;
     absl::Status w = store_->WaitForWork(options_.poll_interval);
     if (!w.ok()) {
       PANTAU_LOG(kWarn, "outbox relay wait failed", {{"error", w}});
       absl::SleepFor(options_.poll_interval);
     }
   }
-  if (in_flight) complete(worker.Take());
+  if (worker.Busy()) complete(worker.Take());
 }
 
 void Relay::Stop() {
