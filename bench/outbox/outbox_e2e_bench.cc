@@ -54,7 +54,9 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <tuple>
@@ -120,34 +122,76 @@ struct Flags {
   int timeline_ms = 0;
 };
 
-Flags Parse(int argc, char** argv) {
+// The flags, or nullopt after printing what is wrong: an unknown flag or
+// a malformed number is an error rather than a silent default (a typo in
+// a flag would otherwise measure the wrong configuration).
+std::optional<Flags> Parse(int argc, char** argv) {
   Flags f;
+  // Setters by flag name; each says whether its value was valid.
+  auto count = [](int* out, int min) {
+    return [out, min](const std::string& v) {
+      return absl::SimpleAtoi(v, out) && *out >= min;
+    };
+  };
+  auto on = [](bool* out) {
+    return [out](const std::string& v) {
+      *out = v != "0";
+      return true;
+    };
+  };
+  auto text = [](std::string* out) {
+    return [out](const std::string& v) {
+      *out = v;
+      return true;
+    };
+  };
+  const std::map<std::string, std::function<bool(const std::string&)>> set = {
+      {"--store",
+       [&](const std::string& v) {
+         f.store = v;
+         return v == "sqlite" || v == "pg";
+       }},
+      {"--relays", count(&f.relays, 1)},
+      {"--messages", count(&f.messages, 1)},
+      {"--payload", count(&f.payload, 0)},
+      {"--rate",
+       [&](const std::string& v) {
+         return absl::SimpleAtod(v, &f.rate) && f.rate >= 0;
+       }},
+      {"--txn", count(&f.txn, 1)},
+      {"--consumers", count(&f.consumers, 1)},
+      {"--warmup", count(&f.warmup, 0)},
+      {"--producers", count(&f.producers, 1)},
+      {"--retention", on(&f.keep_delivered)},
+      {"--fetch_ms", count(&f.fetch_ms, 1)},
+      {"--relay_batch", count(&f.relay_batch, 1)},
+      {"--consumer_batch", count(&f.consumer_batch, 1)},
+      {"--pg_statements", on(&f.pg_statements)},
+      {"--pg_options", text(&f.pg_options)},
+      {"--steady", count(&f.steady, 0)},
+      {"--stages", on(&f.stages)},
+      {"--traceparent", on(&f.traceparent)},
+      {"--nats_procs", count(&f.nats_procs, 0)},
+      {"--nats_godebug", text(&f.nats_godebug)},
+      {"--timeline", count(&f.timeline_ms, 0)},
+  };
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     size_t eq = a.find('=');
     std::string k = a.substr(0, eq),
                 v = eq == std::string::npos ? "" : a.substr(eq + 1);
-    if (k == "--store") f.store = v;
-    if (k == "--relays") f.relays = std::stoi(v);
-    if (k == "--messages") f.messages = std::stoi(v);
-    if (k == "--payload") f.payload = std::stoi(v);
-    if (k == "--rate") f.rate = std::stod(v);
-    if (k == "--txn") f.txn = std::stoi(v);
-    if (k == "--consumers") f.consumers = std::stoi(v);
-    if (k == "--warmup") f.warmup = std::stoi(v);
-    if (k == "--producers") f.producers = std::stoi(v);
-    if (k == "--retention") f.keep_delivered = v != "0";
-    if (k == "--fetch_ms") f.fetch_ms = std::stoi(v);
-    if (k == "--relay_batch") f.relay_batch = std::stoi(v);
-    if (k == "--consumer_batch") f.consumer_batch = std::stoi(v);
-    if (k == "--pg_statements") f.pg_statements = v != "0";
-    if (k == "--pg_options") f.pg_options = v;
-    if (k == "--steady") f.steady = std::stoi(v);
-    if (k == "--stages") f.stages = v != "0";
-    if (k == "--traceparent") f.traceparent = v != "0";
-    if (k == "--nats_procs") f.nats_procs = std::stoi(v);
-    if (k == "--nats_godebug") f.nats_godebug = v;
-    if (k == "--timeline") f.timeline_ms = std::stoi(v);
+    auto it = set.find(k);
+    if (it == set.end()) {
+      fprintf(stderr,
+              "unknown flag %s (the usage is at the top of "
+              "bench/outbox/outbox_e2e_bench.cc)\n",
+              k.c_str());
+      return std::nullopt;
+    }
+    if (!it->second(v)) {
+      fprintf(stderr, "bad value for %s: \"%s\"\n", k.c_str(), v.c_str());
+      return std::nullopt;
+    }
   }
   return f;
 }
@@ -232,7 +276,8 @@ struct StageTimes {
   absl::Mutex slow_mu;
   std::vector<std::tuple<int64_t, const char*, int64_t>> slow
       ABSL_GUARDED_BY(slow_mu);
-  // Adds the call that began at `start` to `sum`; returns its duration.
+  // Adds the duration of the call that began at `start` to `sum`, and
+  // keeps the call if it was slow.
   void Add(std::atomic<int64_t>& sum, const char* what, int64_t start) {
     int64_t ns = NowNs() - start;
     sum += ns;
@@ -431,7 +476,9 @@ int Main(int argc, char** argv) {
   // lock's descriptor; servers started here must not, or one orphaned by a
   // crash keeps the shared lock held for everybody.
   for (int fd = 3; fd < 1024; ++fd) fcntl(fd, F_SETFD, FD_CLOEXEC);
-  Flags f = Parse(argc, argv);
+  std::optional<Flags> parsed = Parse(argc, argv);
+  if (!parsed.has_value()) return 2;
+  const Flags& f = *parsed;
   bool pg = f.store == "pg";
   if (f.stages && f.steady > 0) {
     fprintf(stderr, "--stages and --steady do not go together\n");
